@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Set-up is idempotent: the venv is rebuilt only when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PLATE  ?=
+
+.PHONY: run test bench bench-peers lint package package-test clean setup
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "openhcs-gui: installing Python packages into $(VENV) (first time takes a few minutes)"
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	@bash scripts/system_deps.sh
+
+run: setup
+	@$(PY) -m openhcs_gui gui --demo-if-missing $(PLATE)
+
+test: $(STAMP)
+	@bash scripts/system_deps.sh --test
+	@$(PY) -m pytest
+
+bench: $(STAMP)
+	@$(PY) -m benchmarks $(BENCH_ARGS)
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check openhcs_gui tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

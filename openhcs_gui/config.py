@@ -1,0 +1,243 @@
+"""Pipeline configuration: pydantic v2 models with a change event per field.
+
+The models are psygnal ``EventedModel``s (napari's pattern): the GUI form
+connects to ``cfg.events.<field>`` and headless runs pay nothing for it.
+``None`` in a field means *inherit*; :func:`effective_materialization` is the
+one place that turns inherited fields into effective values, so the GUI only
+displays what that function returns and never parses text back into values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from psygnal import EventedModel
+from pydantic import ConfigDict, Field, ValidationError
+
+from openhcs_gui.constants import (
+    Backend,
+    MaterializationBackend,
+    ZarrChunkStrategy,
+    ZarrCompressor,
+)
+from openhcs_gui.errors import ConfigFileError
+
+__all__ = [
+    "ConfigModel",
+    "VFSConfig",
+    "ZarrConfig",
+    "MaterializationConfig",
+    "GlobalPipelineConfig",
+    "EffectiveMaterialization",
+    "INHERITED_FROM",
+    "effective_materialization",
+    "save_config",
+    "load_config",
+]
+
+#: Compression levels accepted by every supported codec (Blosc and zlib use 1..9).
+MIN_LEVEL, MAX_LEVEL = 1, 9
+
+
+class ConfigModel(EventedModel):
+    """Base of every config model: typos are errors, assignments are validated."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        use_enum_values=False,
+        validate_default=True,
+    )
+
+
+class VFSConfig(ConfigModel):
+    """Which backend intermediates and final results go to."""
+
+    intermediate_backend: Backend = Field(
+        Backend.MEMORY,
+        description="Where step outputs that nothing asks to keep live during a run "
+        "(memory is fastest and is dropped after the last reader).",
+    )
+    materialization_backend: MaterializationBackend = Field(
+        MaterializationBackend.DISK,
+        description="Persistent backend for the final step unless a step or "
+        "materialization_defaults says otherwise.",
+    )
+
+
+class ZarrConfig(ConfigModel):
+    """How the zarr backend writes its OME-Zarr HCS plate."""
+
+    store_name: str = Field(
+        "images.zarr",
+        min_length=1,
+        pattern=r"^[^/\\]+$",
+        description="Folder name of the zarr store inside each step folder.",
+    )
+    compressor: ZarrCompressor = Field(
+        ZarrCompressor.ZSTD, description="Codec for chunks (zstd/lz4 run through Blosc)."
+    )
+    compression_level: int = Field(
+        1, ge=MIN_LEVEL, le=MAX_LEVEL, description="Codec level, 1 (fast) to 9 (small)."
+    )
+    shuffle: bool = Field(True, description="Byte-shuffle before compressing (smaller, fast).")
+    chunk_strategy: ZarrChunkStrategy = Field(
+        ZarrChunkStrategy.SINGLE,
+        description="SINGLE: one chunk per image plane (fast single-image reads); "
+        "WELL: one chunk per field array.",
+    )
+    ome_zarr_metadata: bool = Field(True, description="Write multiscales + omero metadata.")
+    write_plate_metadata: bool = Field(True, description="Write HCS plate and well metadata.")
+    ngff_version: Literal["0.4", "0.5"] = Field(
+        "0.4", description="OME-NGFF version: 0.4 on zarr v2 files, 0.5 on zarr v3."
+    )
+
+
+class MaterializationConfig(ConfigModel):
+    """Defaults for materialized (persistent) step outputs; ``None`` inherits."""
+
+    backend: Backend | None = Field(
+        None, description="Backend of the final step; empty = vfs.materialization_backend."
+    )
+    output_path: Path | None = Field(
+        None, description="Folder the workspace is created in; empty = next to the plate."
+    )
+    compression_level: int | None = Field(
+        None, ge=MIN_LEVEL, le=MAX_LEVEL, description="Zarr level; empty = zarr.compression_level."
+    )
+
+
+class GlobalPipelineConfig(ConfigModel):
+    """Everything a run needs besides the plate and the pipeline."""
+
+    num_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="Wells processed in parallel.",
+    )
+    vfs: VFSConfig = Field(default_factory=VFSConfig)
+    zarr: ZarrConfig = Field(default_factory=ZarrConfig)
+    materialization_defaults: MaterializationConfig = Field(default_factory=MaterializationConfig)
+    keep_intermediates: bool = Field(
+        True,
+        description="Keep in-memory step outputs after the run so they can be browsed "
+        "(uses RAM); off drops each one after its last reader.",
+    )
+
+
+#: Inheritance table: (model field path) -> (field path it inherits from when None).
+#: Tuple paths, so nothing is ever parsed out of text.
+INHERITED_FROM: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("materialization_defaults", "backend"): ("vfs", "materialization_backend"),
+    ("materialization_defaults", "compression_level"): ("zarr", "compression_level"),
+}
+
+
+@dataclass(frozen=True)
+class EffectiveMaterialization:
+    """Materialization values after inheritance is resolved."""
+
+    backend: Backend
+    output_root: Path | None
+    compression_level: int
+
+
+def _get(model: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        model = getattr(model, name)
+    return model
+
+
+def effective_value(cfg: GlobalPipelineConfig, path: tuple[str, ...]) -> Any:
+    """The value of ``path`` after inheritance (follows ``INHERITED_FROM`` chains).
+
+    The GUI shows this as the placeholder of an empty (inheriting) field.
+    """
+    value = _get(cfg, path)
+    while value is None and path in INHERITED_FROM:
+        path = INHERITED_FROM[path]
+        value = _get(cfg, path)
+    if isinstance(value, MaterializationBackend):
+        value = value.as_backend()
+    return value
+
+
+def effective_materialization(
+    cfg: GlobalPipelineConfig, plate_path: str | os.PathLike[str] | None = None
+) -> EffectiveMaterialization:
+    """Resolve inherited materialization settings (pure; no I/O).
+
+    ``output_root`` is ``materialization_defaults.output_path`` if set, else the
+    plate's parent folder when ``plate_path`` is given, else ``None``.
+    """
+    root = cfg.materialization_defaults.output_path
+    if root is None and plate_path is not None:
+        root = Path(plate_path).parent
+    return EffectiveMaterialization(
+        backend=effective_value(cfg, ("materialization_defaults", "backend")),
+        output_root=Path(root) if root is not None else None,
+        compression_level=effective_value(cfg, ("materialization_defaults", "compression_level")),
+    )
+
+
+def config_to_dict(cfg: ConfigModel) -> dict[str, Any]:
+    """JSON-ready dict (enums as values, paths as strings)."""
+    return cfg.model_dump(mode="json")
+
+
+def save_config(cfg: ConfigModel, path: str | os.PathLike[str]) -> Path:
+    """Write ``cfg`` as JSON atomically (temp file + rename) and return the path."""
+    target = Path(path)
+    text = json.dumps(config_to_dict(cfg), indent=2) + "\n"
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigFileError(f"Cannot write config file {target}: {e.strerror or e}.") from e
+    return target
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for item in err.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        parts.append(f"field '{field}': {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_config(
+    path: str | os.PathLike[str], model: type[ConfigModel] = GlobalPipelineConfig
+) -> Any:
+    """Read a JSON or TOML config file and validate it.
+
+    Raises
+    ------
+    ConfigFileError
+        Naming the file, and the field and reason when validation fails.
+    """
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except OSError as e:
+        raise ConfigFileError(f"Cannot read config file {source}: {e.strerror or e}.") from e
+    try:
+        if source.suffix.lower() == ".toml":
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ConfigFileError(f"Config file {source} is not valid {source.suffix or 'JSON'}: {e}.") from e
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"Config file {source} must contain an object at the top level.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ConfigFileError(f"Config file {source} is invalid: {_describe(e)}.") from e

@@ -1,0 +1,83 @@
+"""Enumerations shared by the engine, the config models and the GUI.
+
+All enums are ``str`` enums whose values are the lowercase names, so they
+serialize to readable JSON and a config file can say ``"backend": "zarr"``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = [
+    "Backend",
+    "MaterializationBackend",
+    "ZarrCompressor",
+    "ZarrChunkStrategy",
+    "Component",
+    "RunStatus",
+]
+
+
+class _StrEnum(str, Enum):
+    """A ``str`` enum that prints as its value (``"zarr"``, not ``Backend.ZARR``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Backend(_StrEnum):
+    """Where a piece of data lives in the virtual file system."""
+
+    MEMORY = "memory"
+    DISK = "disk"
+    ZARR = "zarr"
+
+
+class MaterializationBackend(_StrEnum):
+    """Persistent backends a result can be materialized to (memory is not persistent)."""
+
+    DISK = "disk"
+    ZARR = "zarr"
+
+    def as_backend(self) -> Backend:
+        """The matching general :class:`Backend`."""
+        return Backend(self.value)
+
+
+class ZarrCompressor(_StrEnum):
+    """Compressor for zarr chunks. Blosc variants use Blosc's threaded, GIL-free path."""
+
+    ZSTD = "zstd"
+    LZ4 = "lz4"
+    ZLIB = "zlib"
+    BLOSC_LZ4 = "blosc_lz4"
+    NONE = "none"
+
+
+class ZarrChunkStrategy(_StrEnum):
+    """How a field array ``(c, z, y, x)`` is cut into chunks.
+
+    ``SINGLE`` gives one chunk per image plane, so a viewer reads one image
+    without decoding its neighbours; ``WELL`` gives one chunk per field array.
+    """
+
+    SINGLE = "single"
+    WELL = "well"
+
+
+class Component(_StrEnum):
+    """Axes of a plate that an image key is made of."""
+
+    WELL = "well"
+    SITE = "site"
+    CHANNEL = "channel"
+    Z = "z"
+
+
+class RunStatus(_StrEnum):
+    """Final state of a pipeline run."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"

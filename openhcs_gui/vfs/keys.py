@@ -1,0 +1,79 @@
+"""The one naming scheme for plate images: ``A01_s1_w1_z1.tif``.
+
+Well first (as in the seed's output tree), then site ``s``, channel ``w``
+(wavelength, as ImageXpress names it) and z-plane ``z``, all 1-based. Disk
+step folders use it as file names, the zarr backend maps it to
+plate/row/column/field and ``(c, z)`` indices, and the plate readers map their
+instrument's names onto it, so a step folder opens again as an input plate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from openhcs_gui.errors import InvalidPathError
+
+__all__ = ["ImageKey", "parse_image_name", "split_well", "well_name", "WELL_RE"]
+
+WELL_RE = re.compile(r"^(?P<row>[A-Z]{1,2})(?P<col>\d{1,3})$")
+_NAME_RE = re.compile(
+    r"^(?P<well>[A-Z]{1,2}\d{1,3})_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?"
+    r"(?P<ext>\.[A-Za-z0-9.]+)?$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class ImageKey:
+    """Address of one 2-D image of a plate (all indices 1-based)."""
+
+    well: str
+    site: int
+    channel: int
+    z: int = 1
+
+    def filename(self, ext: str = ".tif") -> str:
+        """``A01_s1_w1_z1.tif``-style name for this image."""
+        return f"{self.well}_s{self.site}_w{self.channel}_z{self.z}{ext}"
+
+    @property
+    def row(self) -> str:
+        """Plate row letters (``"A"``)."""
+        return split_well(self.well)[0]
+
+    @property
+    def column(self) -> int:
+        """Plate column number (1-based)."""
+        return split_well(self.well)[1]
+
+
+def split_well(well: str) -> tuple[str, int]:
+    """``"B07"`` -> ``("B", 7)``; raises :class:`InvalidPathError` on anything else."""
+    m = WELL_RE.match(well)
+    if not m:
+        raise InvalidPathError(f"'{well}' is not a well name like A01.")
+    return m["row"], int(m["col"])
+
+
+def well_name(row: str | int, column: int) -> str:
+    """``("B", 7)`` or ``(1, 7)`` (0-based row index) -> ``"B07"``."""
+    if isinstance(row, int):
+        row = chr(ord("A") + row) if row < 26 else "A" + chr(ord("A") + row - 26)
+    return f"{row}{column:02d}"
+
+
+def parse_image_name(name: str) -> ImageKey:
+    """Parse ``A01_s1_w1_z1.tif`` (``_z`` optional, defaults to 1).
+
+    Raises
+    ------
+    InvalidPathError
+        When the name does not follow the scheme.
+    """
+    base = name.rsplit("/", 1)[-1]
+    m = _NAME_RE.match(base)
+    if not m:
+        raise InvalidPathError(
+            f"'{base}' is not an image name like A01_s1_w1_z1.tif (well_site_channel_z)."
+        )
+    return ImageKey(m["well"], int(m["site"]), int(m["channel"]), int(m["z"] or 1))
