@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
       libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0
-      libgl1 libegl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
+      libgl1 libegl1 libgl1-mesa-dri libfontconfig1 libdbus-1-3 libglib2.0-0)
 if [[ "${1:-}" == "--test" ]]; then pkgs+=(xvfb xauth); fi
 missing=()
 for p in "${pkgs[@]}"; do
