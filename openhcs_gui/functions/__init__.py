@@ -1,0 +1,56 @@
+"""The function library: a registry of image functions by stable name, and the built-ins.
+
+Importing this package is cheap: the built-in modules (which import scipy and
+scikit-image) load on first lookup, or when a built-in is accessed as an
+attribute (``openhcs_gui.functions.gaussian_blur``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from openhcs_gui.functions.registry import (
+    ENTRY_POINT_GROUP,
+    RegisteredFunction,
+    get_function,
+    list_functions,
+    name_of,
+    plugin_errors,
+    register_function,
+)
+
+_BUILTINS: dict[str, str] = {
+    "gaussian_blur": "openhcs_gui.functions.filters",
+    "subtract_background": "openhcs_gui.functions.filters",
+    "normalize_percentile": "openhcs_gui.functions.filters",
+    "max_projection": "openhcs_gui.functions.projections",
+    "mean_projection": "openhcs_gui.functions.projections",
+    "count_objects": "openhcs_gui.functions.measure",
+    "threshold_and_measure": "openhcs_gui.functions.measure",
+    "stitch_sites": "openhcs_gui.functions.assemble",
+}
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "RegisteredFunction",
+    "register_function",
+    "get_function",
+    "list_functions",
+    "name_of",
+    "plugin_errors",
+    *_BUILTINS,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _BUILTINS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openhcs_gui.functions' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
