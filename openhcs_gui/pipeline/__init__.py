@@ -1,0 +1,74 @@
+"""The pipeline engine: steps, the planner, the threaded runner and provenance.
+
+``FunctionStep`` and ``Pipeline`` are Qt-free evented models the GUI edits;
+``plan_pipeline`` decides where every output goes before anything runs;
+``run_pipeline`` executes the plan over wells in parallel and returns a
+``RunResult``; ``open_workspace`` reads a finished (or killed) run back.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from openhcs_gui.pipeline.events import (
+    CancelToken,
+    ImageWritten,
+    ProgressCallback,
+    ProgressEvent,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    StepFinished,
+    StepStarted,
+    WellFailed,
+    WellFinished,
+)
+from openhcs_gui.pipeline.pipeline import Pipeline, load_pipeline, save_pipeline
+from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan, plan_pipeline
+from openhcs_gui.pipeline.result import RunResult, StepOutput, WellError
+from openhcs_gui.pipeline.step import FunctionStep
+
+_LAZY: dict[str, str] = {
+    "run_pipeline": "openhcs_gui.pipeline.runner",
+    "Executor": "openhcs_gui.pipeline.runner",
+    "ThreadExecutor": "openhcs_gui.pipeline.runner",
+    "WorkUnit": "openhcs_gui.pipeline.runner",
+    "open_workspace": "openhcs_gui.pipeline.provenance",
+    "demo_pipeline_path": "openhcs_gui.pipeline.demo",
+    "load_demo_pipeline": "openhcs_gui.pipeline.demo",
+}
+
+__all__ = [
+    "FunctionStep",
+    "Pipeline",
+    "save_pipeline",
+    "load_pipeline",
+    "ExecutionPlan",
+    "StepPlan",
+    "plan_pipeline",
+    "RunResult",
+    "StepOutput",
+    "WellError",
+    "CancelToken",
+    "ProgressEvent",
+    "ProgressCallback",
+    "RunStarted",
+    "StepStarted",
+    "StepFinished",
+    "ImageWritten",
+    "RunWarning",
+    "WellFailed",
+    "WellFinished",
+    "RunFinished",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openhcs_gui.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
