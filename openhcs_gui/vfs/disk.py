@@ -1,0 +1,388 @@
+"""Disk backend: one file per key, format chosen by extension, every write atomic.
+
+Keys map under ``root`` (default ``/``, so the key ``tmp/ws/a.tif`` is the file
+``/tmp/ws/a.tif``). Formats: ``.tif/.tiff`` (tifffile, exact dtype/shape),
+``.npy``, ``.csv`` (tables: list of dict rows or a DataFrame; loads back as
+rows with numbers parsed), ``.json`` and ``.txt``.
+
+A write goes to a temp file in the destination folder and is renamed over
+the real name with ``os.replace`` (zarr-python's ``LocalStore`` does the same),
+so a crash or a full disk never leaves a half-written file under the real
+name. Failures become one-sentence :mod:`openhcs_gui.errors` naming the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import io
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import tifffile
+
+from openhcs_gui.errors import (
+    InvalidPathError,
+    NotWritableError,
+    PathExistsError,
+    PathNotFoundError,
+    StorageError,
+    UnsupportedFormatError,
+)
+from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
+
+__all__ = ["DiskBackend", "SUPPORTED_EXTENSIONS"]
+
+_TMP_SUFFIX = ".openhcs-tmp"
+_TMP_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(_TMP_SUFFIX) + "$")
+_INT_RE = re.compile(r"^[-+]?\d+$")
+_FLOAT_RE = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$|^[-+]?(nan|inf|infinity)$", re.I)
+
+
+# ----------------------------------------------------------------- formats
+def _write_tiff(fh: IO[bytes], data: Any) -> None:
+    if not isinstance(data, np.ndarray):
+        raise TypeError(f"a TIFF file holds a numpy array, got {type(data).__name__}")
+    # minisblack: planes are never reinterpreted as RGB, so the shape round-trips.
+    tifffile.imwrite(fh, data, photometric="minisblack")
+
+
+def _read_tiff(path: str) -> np.ndarray:
+    return np.asarray(tifffile.imread(path))
+
+
+def _write_npy(fh: IO[bytes], data: Any) -> None:
+    np.save(fh, np.asarray(data), allow_pickle=False)
+
+
+def _read_npy(path: str) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
+def _table_rows(data: Any) -> tuple[list[str], list[Mapping[str, Any]]]:
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas DataFrame
+        return [str(c) for c in data.columns], data.to_dict(orient="records")
+    if isinstance(data, Sequence) and not isinstance(data, str | bytes) and all(
+        isinstance(r, Mapping) for r in data
+    ):
+        fields = list(dict.fromkeys(str(k) for row in data for k in row))
+        return fields, list(data)
+    raise TypeError(f"a CSV file holds a table (list of dict rows or a DataFrame), got {type(data).__name__}")
+
+
+def _write_csv(fh: IO[bytes], data: Any) -> None:
+    fields, rows = _table_rows(data)
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    if fields:
+        writer = csv.DictWriter(text, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    text.flush()
+    text.detach()
+
+
+def _parse_cell(value: str) -> Any:
+    if _INT_RE.match(value):
+        return int(value)
+    if _FLOAT_RE.match(value):
+        return float(value)
+    return value
+
+
+def _read_csv(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _write_json(fh: IO[bytes], data: Any) -> None:
+    fh.write(json.dumps(data, indent=2, default=_json_default).encode("utf-8"))
+
+
+def _read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _write_txt(fh: IO[bytes], data: Any) -> None:
+    if not isinstance(data, str):
+        raise TypeError(f"a .txt file holds a str, got {type(data).__name__}")
+    fh.write(data.encode("utf-8"))
+
+
+def _read_txt(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+_Writer = Callable[[IO[bytes], Any], None]
+_Reader = Callable[[str], Any]
+_FORMATS: dict[str, tuple[_Writer, _Reader]] = {
+    ".tif": (_write_tiff, _read_tiff),
+    ".tiff": (_write_tiff, _read_tiff),
+    ".npy": (_write_npy, _read_npy),
+    ".csv": (_write_csv, _read_csv),
+    ".json": (_write_json, _read_json),
+    ".txt": (_write_txt, _read_txt),
+}
+#: Extensions the disk backend reads and writes.
+SUPPORTED_EXTENSIONS = tuple(_FORMATS)
+
+
+class DiskBackend(StorageBackend):
+    """Files under ``root``; format by extension; atomic writes; parallel batches.
+
+    Parameters
+    ----------
+    root
+        Folder keys are relative to (a path or ``file://`` URL). Created on first write.
+    read_only
+        Refuse every write with :class:`~openhcs_gui.errors.ReadOnlyBackendError`.
+    max_workers
+        Threads used by :meth:`save_batch` / :meth:`load_batch` (tifffile and
+        numpy release the GIL while copying and writing). Default: CPU count, at most 8.
+    """
+
+    scheme = "file"
+
+    def __init__(
+        self, root: PathLike = "/", *, read_only: bool = False, max_workers: int | None = None
+    ) -> None:
+        super().__init__(read_only=read_only)
+        text = os.fspath(root)
+        if text.startswith("file://"):
+            text = text[len("file://"):] or "/"
+        self.root = os.path.abspath(os.path.expanduser(text))
+        self.max_workers = max_workers or min(8, os.cpu_count() or 1)
+
+    # ------------------------------------------------------------- helpers
+    def _full(self, key: str) -> str:
+        return os.path.join(self.root, key) if key else self.root
+
+    def _format(self, key: str) -> tuple[_Writer, _Reader]:
+        ext = os.path.splitext(key)[1].lower()
+        try:
+            return _FORMATS[ext]
+        except KeyError:
+            raise UnsupportedFormatError(
+                f"Cannot store '{key}' on disk: extension '{ext or '(none)'}' is not one of "
+                f"{', '.join(SUPPORTED_EXTENSIONS)}."
+            ) from None
+
+    def _write_error(self, e: OSError, key: str) -> StorageError:
+        full = self._full(key)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StorageError(f"Disk full while writing {full}; nothing was written there.")
+        if isinstance(e, PermissionError) or e.errno == errno.EROFS:
+            return NotWritableError(f"Cannot write {full}: its folder is not writable ({e.strerror}).")
+        if isinstance(e, FileExistsError | NotADirectoryError):
+            return NotWritableError(f"Cannot write {full}: a parent of it is a file, not a folder.")
+        return StorageError(f"Cannot write {full}: {e.strerror or e}.")
+
+    def _atomic_write(self, key: str, produce: Callable[[str], None]) -> None:
+        """Let ``produce`` create a temp file beside ``key``, then rename it into place."""
+        full = self._full(key)
+        folder, name = os.path.split(full)
+        tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            produce(tmp)
+            os.replace(tmp, full)
+        except BaseException as e:
+            with contextlib.suppress(OSError):  # the temp file may never have been created
+                os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise self._write_error(e, key) from e
+            raise
+
+    # ----------------------------------------------------------- primitives
+    def load(self, path: PathLike, /) -> Any:
+        """Read the file at ``path`` in the format its extension names.
+
+        Raises
+        ------
+        PathNotFoundError
+            If there is no such file.
+        UnsupportedFormatError
+            If the extension is not a supported format.
+        StorageError
+            If the file exists but cannot be read or decoded.
+        """
+        key = normalize_path(path)
+        reader = self._format(key)[1]
+        full = self._full(key)
+        try:
+            return reader(full)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+            raise PathNotFoundError(f"No file at {self._where(key)} ({full}).") from e
+        except OSError as e:
+            raise StorageError(f"Cannot read {full}: {e.strerror or e}.") from e
+        except ValueError as e:  # corrupt file (tifffile, numpy, json, csv all raise ValueError)
+            raise StorageError(f"Cannot decode {full}: {e}.") from e
+
+    def save(self, data: Any, path: PathLike, /, *, overwrite: bool = True) -> None:
+        """Write ``data`` atomically in the format named by the extension.
+
+        Raises
+        ------
+        UnsupportedFormatError
+            Unknown extension, or data the format cannot hold.
+        PathExistsError
+            ``path`` exists and ``overwrite`` is False, or it is a folder.
+        NotWritableError
+            The folder cannot be created or written.
+        StorageError
+            Any other OS failure, e.g. a full disk (``ENOSPC``).
+        """
+        self._check_writable()
+        key = normalize_path(path)
+        writer = self._format(key)[0]
+        full = self._full(key)
+        if os.path.isdir(full):
+            raise PathExistsError(f"Cannot save to {self._where(key)}: it is a folder.")
+        if not overwrite and os.path.lexists(full):
+            raise PathExistsError(f"Cannot save to {self._where(key)}: it already exists.")
+
+        def produce(tmp: str) -> None:
+            with open(tmp, "xb") as fh:
+                try:
+                    writer(fh, data)
+                except TypeError as e:
+                    raise UnsupportedFormatError(f"Cannot save {full}: {e}.") from e
+
+        self._atomic_write(key, produce)
+
+    def save_batch(
+        self, datas: Sequence[Any], paths: Sequence[PathLike], /, *, overwrite: bool = True
+    ) -> None:
+        """Write several files in parallel; every path is checked before any write."""
+        self._check_writable()
+        if len(datas) != len(paths):
+            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
+        keys = [normalize_path(p) for p in paths]
+        for key in keys:
+            self._format(key)
+        self._parallel(lambda pair: self.save(pair[0], pair[1], overwrite=overwrite), list(zip(datas, keys, strict=True)))
+
+    def load_batch(self, paths: Sequence[PathLike], /) -> list[Any]:
+        """Read several files in parallel, in order."""
+        return self._parallel(self.load, [normalize_path(p) for p in paths])
+
+    def _parallel(self, func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if len(items) < 2 or self.max_workers < 2:
+            return [func(i) for i in items]
+        with ThreadPoolExecutor(min(self.max_workers, len(items))) as pool:
+            futures = [pool.submit(func, i) for i in items]
+        return [f.result() for f in futures]  # all finished; first error re-raised
+
+    def is_file(self, path: PathLike, /) -> bool:
+        """True if ``path`` is a regular file."""
+        return os.path.isfile(self._full(normalize_path(path)))
+
+    def is_dir(self, path: PathLike, /) -> bool:
+        """True if ``path`` is a folder (an emptied folder stays one)."""
+        return os.path.isdir(self._full(normalize_path(path)))
+
+    def list_dir(self, path: PathLike, /) -> list[str]:
+        """Sorted names in folder ``path`` (temp files of writes in flight excluded)."""
+        key = normalize_path(path)
+        try:
+            names = os.listdir(self._full(key))
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise PathNotFoundError(f"{self._where(key)} is not a directory.") from e
+        return sorted(n for n in names if not _TMP_RE.match(n))
+
+    def list_prefix(self, prefix: PathLike, /) -> list[str]:
+        """Sorted keys of every file at or under ``prefix``."""
+        key = normalize_path(prefix)
+        top = self._full(key)
+        if os.path.isfile(top):
+            return [key]
+        found: list[str] = []
+        for dirpath, _dirs, files in os.walk(top):
+            rel = os.path.relpath(dirpath, top).replace(os.sep, "/")
+            base = key if rel == "." else (f"{key}/{rel}" if key else rel)
+            found.extend(f"{base}/{f}" if base else f for f in files if not _TMP_RE.match(f))
+        return sorted(found)
+
+    def _delete_file(self, key: str) -> None:
+        try:
+            os.remove(self._full(key))
+        except FileNotFoundError as e:
+            raise PathNotFoundError(f"Cannot delete {self._where(key)}: it does not exist.") from e
+        except OSError as e:
+            raise self._write_error(e, key) from e
+
+    # ------------------------------------------------- faster derived ops
+    def ensure_directory(self, path: PathLike, /) -> str:
+        """Create folder ``path`` (and parents) and return its key."""
+        self._check_writable()
+        key = normalize_path(path)
+        try:
+            os.makedirs(self._full(key), exist_ok=True)
+        except OSError as e:
+            raise self._write_error(e, key) from e
+        return key
+
+    def delete_tree(self, path: PathLike, /) -> None:
+        """Remove folder ``path`` and everything in it."""
+        self._check_writable()
+        key = normalize_path(path)
+        if not key:
+            raise InvalidPathError(f"Refusing to delete the root folder {self.root} of {self!r}.")
+        try:
+            shutil.rmtree(self._full(key))
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise self._write_error(e, key) from e
+
+    def _copy_file(self, src: str, dst: str) -> None:
+        source = self._full(src)
+        self._atomic_write(dst, lambda tmp: shutil.copyfile(source, tmp))
+
+    def move(self, src: PathLike, dst: PathLike, /, *, overwrite: bool = False) -> None:
+        """Rename within the disk when the target is free; else copy + delete."""
+        self._check_writable()
+        s, d = normalize_path(src), normalize_path(dst)
+        target_free = not os.path.lexists(self._full(d))
+        replace_file = overwrite and self.is_file(s) and self.is_file(d)
+        inside = d == s or d.startswith(s + "/")
+        if s and (target_free or replace_file) and not inside and os.path.lexists(self._full(s)):
+            try:
+                os.makedirs(os.path.dirname(self._full(d)), exist_ok=True)
+                os.replace(self._full(s), self._full(d))
+            except OSError as e:
+                raise self._write_error(e, d) from e
+            return
+        super().move(s, d, overwrite=overwrite)
+
+    # ------------------------------------------------- data-like behaviour
+    def __repr__(self) -> str:
+        return f"DiskBackend('file://{Path(self.root).as_posix()}')"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DiskBackend):
+            return NotImplemented
+        return (self.root, self.read_only) == (other.root, other.read_only)
+
+    def __hash__(self) -> int:
+        return hash((DiskBackend, self.root, self.read_only))

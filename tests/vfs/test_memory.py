@@ -1,0 +1,137 @@
+"""MemoryBackend: the contract plus zero-copy, read-only views, memory control, threads."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+from contract import (
+    BackendContract,
+    ObjectStoreContract,
+    assert_same_array,
+    make_image,
+)
+
+from openhcs_gui.errors import PathExistsError
+from openhcs_gui.vfs.memory import MemoryBackend
+
+
+class TestMemoryBackend(BackendContract, ObjectStoreContract):
+    backend_cls = MemoryBackend
+
+    @pytest.fixture
+    def backend_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def put_raw(self, backend: MemoryBackend, key: str, array: np.ndarray) -> None:
+        backend._data[key] = array
+
+    def get_raw(self, backend: MemoryBackend, key: str) -> np.ndarray:
+        return backend._data[key]
+
+
+@pytest.fixture
+def mem() -> MemoryBackend:
+    return MemoryBackend()
+
+
+def test_load_is_zero_copy(mem: MemoryBackend) -> None:
+    image = make_image(np.uint16, (64, 64))
+    mem.save(image, "w/A01_s1_w1_z1.tif")
+    loaded = mem.load("w/A01_s1_w1_z1.tif")
+    assert np.shares_memory(image, loaded)
+    assert loaded is not image and loaded.base is image  # a view, not a copy
+    assert mem.load_batch(["w/A01_s1_w1_z1.tif"])[0].flags.writeable is False
+
+
+def test_loaded_view_is_read_only(mem: MemoryBackend) -> None:
+    image = make_image(np.float32, (8, 8))
+    mem.save(image, "a.tif")
+    loaded = mem.load("a.tif")
+    assert not loaded.flags.writeable
+
+    def edits_input(stack: np.ndarray) -> np.ndarray:
+        stack += 1  # an in-place step function
+        return stack
+
+    with pytest.raises(ValueError, match="read-only"):
+        edits_input(loaded)
+    assert_same_array(mem.load("a.tif"), image)
+    assert image.flags.writeable  # the caller's own array is left alone
+
+
+def test_copy_shares_storage_and_stays_read_only(mem: MemoryBackend) -> None:
+    image = make_image(np.uint8, (8, 8))
+    mem.save(image, "a/x.tif")
+    mem.copy("a/x.tif", "b/x.tif")
+    copied = mem.load("b/x.tif")
+    assert np.shares_memory(copied, image) and not copied.flags.writeable
+
+
+def test_objects_are_stored_as_is(mem: MemoryBackend) -> None:
+    rows = [{"well": "A01", "count": 3}]
+    mem.save(rows, "t/A01_cells.csv")
+    mem.save({"k": 1}, "meta")
+    assert mem.load("t/A01_cells.csv") is rows
+    assert mem.load("meta") == {"k": 1}
+
+
+def test_nbytes_drop_clear(mem: MemoryBackend) -> None:
+    a, b, c = (np.zeros((64, 64), np.uint16) for _ in range(3))
+    mem.save(a, "s1/a.tif")
+    mem.save(b, "s1/sub/b.tif")
+    mem.save(c, "s10/c.tif")  # shares the string prefix "s1"
+    mem.save([{"x": 1}], "s1/t.csv")  # tables are not counted
+    assert mem.nbytes == 3 * 64 * 64 * 2
+    assert mem.drop("s1") == 2 * 64 * 64 * 2
+    assert mem.list_prefix("") == ["s10/c.tif"]
+    assert mem.drop("s1") == 0  # idempotent
+    assert mem.drop("s10/c.tif") == 64 * 64 * 2
+    mem.save(a, "x.tif")
+    mem.clear()
+    assert mem.nbytes == 0 and mem.is_empty()
+
+
+def test_own_store_per_instance() -> None:
+    one, two = MemoryBackend(), MemoryBackend()
+    one.save(np.ones(3), "a.npy")
+    assert not two.exists("a.npy")
+    assert repr(one) != repr(two)
+    assert repr(one).startswith("MemoryBackend('memory://")
+
+
+def test_file_and_folder_cannot_share_a_name(mem: MemoryBackend) -> None:
+    mem.save(np.ones(2), "d/f.tif")
+    with pytest.raises(PathExistsError, match="directory"):
+        mem.save(np.ones(2), "d")
+
+
+def test_eight_threads_save_load_delete(mem: MemoryBackend) -> None:
+    n_threads, per_thread = 8, 200
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n_threads)
+
+    def work(t: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(per_thread):
+                key = f"w{t}/img{i}.tif"
+                image = np.full((4, 4), t * 1000 + i, np.uint16)
+                mem.save(image, key)
+                assert mem.load(key)[0, 0] == t * 1000 + i
+                mem.list_dir(f"w{t}")
+                if i % 2:
+                    mem.delete(key)
+        except BaseException as e:  # collected and re-raised in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+    assert len(mem.list_prefix("")) == n_threads * per_thread // 2
+    assert mem.nbytes == n_threads * per_thread // 2 * 4 * 4 * 2
