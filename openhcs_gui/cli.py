@@ -1,0 +1,222 @@
+"""``openhcs-gui`` command line: run | demo | info | gui (no arguments = gui).
+
+Exit codes: 0 success, 1 some wells failed, 2 bad input (one line on stderr,
+no traceback), 130 cancelled with Ctrl-C. This module imports no Qt; ``gui``
+imports :mod:`openhcs_gui.ui.app` only when a display is available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openhcs_gui.errors import OpenHCSError
+
+__all__ = ["main", "build_parser", "has_display"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+DEMO_DIR = "demo_plate"
+
+
+class _BadInput(Exception):
+    """A user error reported as one line with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="openhcs-gui",
+        description="High-content-screening pipelines: memory-first engine, OME-Zarr output, napari GUI.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run a pipeline on a plate, headless")
+    run.add_argument("plate", help="plate folder (ImageXpress, Opera, OME-Zarr or a workspace step folder)")
+    run.add_argument("--pipeline", help="pipeline JSON file (default: the bundled demo pipeline)")
+    run.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file")
+    run.add_argument("--output", help="folder to create <plate>_workspace in (default: next to the plate)")
+    run.add_argument("--backend", choices=["zarr", "disk"], help="backend of the final step")
+    run.add_argument("--workers", type=int, help="wells processed in parallel")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
+    demo = sub.add_parser("demo", help="write the demo plate (8 wells x 4 sites x 2 channels)")
+    demo.add_argument("path", nargs="?", default=DEMO_DIR, help="folder to write it to")
+    info = sub.add_parser("info", help="print the provenance of a workspace")
+    info.add_argument("workspace", help="workspace folder (or its openhcs_metadata.json)")
+    info.add_argument("--json", action="store_true", help="print the raw JSON")
+    gui = sub.add_parser("gui", help="start the desktop app (the default)")
+    gui.add_argument("plate", nargs="?", help="plate to open")
+    gui.add_argument("--demo-if-missing", action="store_true",
+                     help=f"without PLATE, open ./{DEMO_DIR} (generated if absent)")
+    return parser
+
+
+def has_display() -> bool:
+    """True if Qt can show (or offscreen-render) windows here."""
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from openhcs_gui.config import GlobalPipelineConfig, load_config
+    from openhcs_gui.constants import Backend
+
+    cfg = load_config(args.config) if getattr(args, "config", None) else GlobalPipelineConfig()
+    if getattr(args, "output", None):
+        cfg.materialization_defaults.output_path = Path(args.output).resolve()
+    if getattr(args, "backend", None):
+        cfg.materialization_defaults.backend = Backend(args.backend)
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            raise _BadInput(f"--workers must be at least 1, got {args.workers}.")
+        cfg.num_workers = args.workers
+    # nobody can browse a headless run's memory after it exits: keep RAM bounded
+    cfg.keep_intermediates = False
+    return cfg
+
+
+def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
+    """Run with a progress bar on stderr and a summary on stdout; return the exit code."""
+    from tqdm import tqdm
+
+    from openhcs_gui.pipeline import CancelToken, RunWarning, StepFinished, WellFailed, run_pipeline
+
+    cancel = CancelToken()
+    bar = tqdm(total=0, unit="step", desc="wells x steps", disable=None, file=sys.stderr)
+
+    def on_event(event: Any) -> None:
+        if type(event).__name__ == "RunStarted":
+            bar.total = event.total_wells * len(event.steps)
+            bar.refresh()
+        elif isinstance(event, StepFinished):
+            bar.update(1)
+        elif isinstance(event, WellFailed | RunWarning):
+            bar.write(f"{'error' if isinstance(event, WellFailed) else 'warning'}: "
+                      f"{getattr(event, 'well', '')} {event.message}".replace(":  ", ": "), file=sys.stderr)
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = run_pipeline(pipeline, plate, cfg, progress=on_event, cancel=cancel,
+                                         overwrite=overwrite)
+        except BaseException as e:  # re-raised in the main thread
+            box["error"] = e
+
+    thread = threading.Thread(target=work, name="openhcs-run", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        bar.write("Cancelling: finishing the current function calls...", file=sys.stderr)
+        cancel.cancel()
+        thread.join()
+    bar.close()
+    if "error" in box:
+        raise box["error"]
+    result = box["result"]
+    print(result.summary())
+    status = result.status.value
+    return {"completed": EXIT_OK, "failed": EXIT_FAILED}.get(status, EXIT_CANCELLED)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from openhcs_gui.pipeline import load_demo_pipeline, load_pipeline
+
+    if not Path(args.plate).exists():
+        raise _BadInput(f"Plate {args.plate} does not exist.")
+    pipeline = load_pipeline(args.pipeline) if args.pipeline else load_demo_pipeline()
+    return _run(args.plate, pipeline, _config(args), args.overwrite)
+
+
+def _demo_plate(path: str | Path) -> Path:
+    from openhcs_gui.plates import make_demo_plate
+
+    root = Path(path)
+    if (root / "ground_truth.csv").is_file():
+        return root  # already a demo plate: reuse it
+    return Path(make_demo_plate(root))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from openhcs_gui.pipeline import demo_pipeline_path
+
+    plate = _demo_plate(args.path)
+    print(f"Demo plate: {plate.resolve()}\nRun it with: openhcs-gui run {plate} "
+          f"--pipeline {demo_pipeline_path()}")
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from openhcs_gui.pipeline.provenance import METADATA_NAME, open_workspace
+
+    result = open_workspace(args.workspace)
+    meta = result.metadata_path if Path(args.workspace).is_dir() else Path(args.workspace)
+    doc = json.loads(meta.read_text(encoding="utf-8"))
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    wells = doc.get("wells", {})
+    counts: dict[str, int] = {}
+    for w in wells.values():
+        counts[w.get("status", "?")] = counts.get(w.get("status", "?"), 0) + 1
+    software = doc.get("software", {})
+    print(f"Workspace {result.workspace} ({METADATA_NAME})")
+    print(f"Status: {result.status.value}; started {doc.get('started')}, updated {doc.get('updated')}, "
+          f"{doc.get('seconds', 0):.1f} s")
+    print(f"Plate: {doc.get('plate', {}).get('path')} ({doc.get('plate', {}).get('format', '?')})")
+    print("Wells: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"Software: openhcs-gui {software.get('openhcs-gui')}, python {software.get('python')}, "
+          + ", ".join(f"{k} {v}" for k, v in software.items() if k not in ("openhcs-gui", "python", "platform")))
+    print(str(result.plan))
+    for step in doc.get("steps", []):
+        print(f"  step {step['index'] + 1} '{step['name']}': {len(step.get('images', []))} images, "
+              f"tables {step.get('consolidated_tables', [])}, zarr arrays {len(step.get('zarr_arrays', []))}")
+    for err in result.errors:
+        print(f"Error: well {err.well}, step '{err.step}': {err.message}")
+    return EXIT_OK
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    plate = args.plate
+    if not has_display():
+        print("No display found (DISPLAY/WAYLAND_DISPLAY unset and QT_QPA_PLATFORM is not offscreen); "
+              "running the demo pipeline headless instead.")
+        from openhcs_gui.config import GlobalPipelineConfig
+        from openhcs_gui.pipeline import load_demo_pipeline
+
+        target = Path(plate) if plate else _demo_plate(DEMO_DIR)
+        if not target.exists():
+            raise _BadInput(f"Plate {target} does not exist.")
+        return _run(target, load_demo_pipeline(), GlobalPipelineConfig(keep_intermediates=False), False)
+    if plate is None and args.demo_if_missing:
+        plate = str(_demo_plate(DEMO_DIR))
+    from openhcs_gui.ui.app import main as gui_main  # Qt only from here on
+
+    return int(gui_main(plate) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``openhcs-gui`` and ``python -m openhcs_gui``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args = build_parser().parse_args(["gui", *(argv or [])])
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui}
+    try:
+        return handlers[args.command](args)
+    except (_BadInput, OpenHCSError, FileNotFoundError, PermissionError) as e:
+        message = " ".join(str(e).split())
+        print(f"openhcs-gui: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

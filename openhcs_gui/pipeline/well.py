@@ -1,0 +1,262 @@
+"""One well through the whole pipeline: the runner's unit of work.
+
+A :class:`WorkUnit` is plain data (well name, input image paths, input
+backend) so a distributed executor can ship it; the :class:`WellContext`
+(steps, plan, file manager, event sink, cancel token) is per process and is
+rebuilt on a remote worker from plain data (pipeline JSON, config, plan).
+
+Per step the well's images are grouped (see :mod:`.step`), each group's stack
+goes through the step's function chain, and the whole step output of the well
+is written in one ``save_batch`` call after every function returned, so a step
+that raises writes nothing and earlier steps' files stay complete.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from openhcs_gui.constants import Backend
+from openhcs_gui.errors import PipelineError, RunCancelledError
+from openhcs_gui.pipeline.events import (
+    CancelToken,
+    ImageWritten,
+    ProgressEvent,
+    StepFinished,
+    StepStarted,
+    WellFailed,
+    WellFinished,
+)
+from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan
+from openhcs_gui.pipeline.result import WellError
+from openhcs_gui.pipeline.step import FunctionStep, func_label
+from openhcs_gui.vfs.keys import ImageKey
+
+__all__ = ["WorkUnit", "WellReport", "WellContext", "process_well", "run_step", "normalize_rows"]
+
+Rows = list[dict[str, Any]]
+INPUT_STEP = "input"
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """Plain-data description of one well's work (picklable, no handles)."""
+
+    well: str
+    inputs: tuple[tuple[ImageKey, str], ...]  #: (key, path in ``input_backend``)
+    input_backend: Backend
+
+
+@dataclass
+class WellReport:
+    """What happened to one well (returned by :func:`process_well`)."""
+
+    well: str
+    status: str = "completed"  #: completed | failed | cancelled
+    timings: dict[str, float] = field(default_factory=dict)
+    keys: dict[int, list[ImageKey]] = field(default_factory=dict)
+    tables: dict[int, dict[str, Rows]] = field(default_factory=dict)
+    error: WellError | None = None
+    seconds: float = 0.0
+    images_written: int = 0
+    bytes_written: int = 0
+
+
+@dataclass
+class WellContext:
+    """Per-run objects shared by the workers of one process."""
+
+    steps: list[FunctionStep]
+    plan: ExecutionPlan
+    filemanager: Any
+    emit: Callable[[ProgressEvent], None]
+    cancel: CancelToken
+
+
+def normalize_rows(rows: Any) -> Rows:
+    """A table as a list of dicts (accepts a DataFrame or any iterable of mappings)."""
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        return [dict(r) for r in rows.to_dict("records")]
+    return [dict(r) for r in rows]
+
+
+def _split_result(result: Any, step: FunctionStep, func: Callable[..., Any]) -> tuple[np.ndarray, dict[str, Rows]]:
+    tables: dict[str, Rows] = {}
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
+        result, raw = result
+        tables = {str(name): normalize_rows(rows) for name, rows in raw.items()}
+    stack = np.asarray(result)
+    if stack.ndim == 2:
+        stack = stack[np.newaxis]
+    if stack.ndim != 3:
+        raise PipelineError(
+            f"Step '{step.name}': {func_label(func)}() returned shape {stack.shape}; "
+            "expected a stack (n, y, x) or an image (y, x)."
+        )
+    return stack, tables
+
+
+def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep) -> Rows:
+    """Prefix each row with the identity of the image it describes."""
+    out: Rows = []
+    fixed = step.fixed_components()
+    for row in rows:
+        idx = row.get("index")
+        if isinstance(idx, int | np.integer) and 0 <= int(idx) < len(keys):
+            k = keys[int(idx)]
+            ident: dict[str, Any] = {"well": k.well, "site": k.site, "channel": k.channel, "z": k.z}
+            rest = {c: v for c, v in row.items() if c != "index"}
+        else:
+            ident = {"well": keys[0].well, **{c.value: getattr(keys[0], c.value) for c in fixed}}
+            rest = dict(row)
+        out.append({**ident, **{c: v for c, v in rest.items() if c not in ident}})
+    return out
+
+
+def run_step(
+    step: FunctionStep, images: dict[ImageKey, np.ndarray], cancel: CancelToken
+) -> tuple[dict[ImageKey, np.ndarray], dict[str, Rows]]:
+    """Apply ``step`` to one well's images; returns ``(outputs, tables)``.
+
+    Raises
+    ------
+    RunCancelledError
+        When ``cancel`` is set before a function call.
+    PipelineError
+        When a function returns something that is not a stack of the right size.
+    """
+    outputs: dict[ImageKey, np.ndarray] = {}
+    tables: dict[str, Rows] = {}
+    for group in step.groups(list(images)).values():
+        channel = group[0].channel if step.group_by is not None else None
+        chain = step.chain_for(channel)
+        if chain is None:  # channel not handled by a dict func: pass through
+            outputs.update({k: images[k] for k in group})
+            continue
+        stack = np.stack([images[k] for k in group])
+        stack.flags.writeable = False  # functions must copy before editing in place
+        keys = list(group)
+        for func, kwargs in chain:
+            if cancel.cancelled:
+                raise RunCancelledError("Run cancelled.")
+            stack, produced = _split_result(func(stack, **kwargs), step, func)
+            for name, rows in produced.items():
+                tables.setdefault(name, []).extend(_identify(rows, keys, step))
+            keys = step.output_keys(keys, len(stack))
+        for key, image in zip(keys, stack, strict=True):
+            outputs[key] = image
+    return outputs, tables
+
+
+def _load_inputs(unit: WorkUnit, fm: Any) -> dict[ImageKey, np.ndarray]:
+    images: dict[ImageKey, np.ndarray] = {}
+    for key, path in unit.inputs:
+        try:
+            images[key] = np.asarray(fm.load(path, unit.input_backend))
+        except Exception as e:
+            raise PipelineError(f"Cannot read input image {path}: {e}") from e
+        if images[key].ndim != 2:
+            raise PipelineError(f"Input image {path} has shape {images[key].shape}; expected a 2-D image.")
+    return images
+
+
+def _store(
+    sp: StepPlan, well: str, outputs: dict[ImageKey, np.ndarray], tables: dict[str, Rows],
+    ctx: WellContext, report: WellReport,
+) -> None:
+    keys = sorted(outputs)
+    paths = [f"{sp.image_dir}/{k.filename()}" for k in keys]
+    arrays = [outputs[k] for k in keys]
+    if arrays:
+        ctx.filemanager.save_batch(arrays, paths, sp.backend)
+    for path, arr in zip(paths, arrays, strict=True):
+        ctx.emit(ImageWritten(path, sp.backend, int(arr.nbytes), sp.index))
+        if sp.backend is not Backend.MEMORY:
+            report.images_written += 1
+            report.bytes_written += int(arr.nbytes)
+    for name, rows in tables.items():
+        path = f"{sp.folder}/{well}_{name}.csv"
+        ctx.filemanager.save(normalize_table(rows), path, Backend.DISK)
+        ctx.emit(ImageWritten(path, Backend.DISK, 0, sp.index))
+    report.keys[sp.index] = keys
+    report.tables[sp.index] = tables
+
+
+def normalize_table(rows: Rows) -> Rows:
+    """Give every row the same columns (union, first-seen order; missing = empty)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return [{c: row.get(c, "") for c in columns} for row in rows]
+
+
+def _drop(ctx: WellContext, report: WellReport, after: int | None) -> None:
+    """Delete memory copies whose last reader has run (``after=None``: all droppable)."""
+    for sp in ctx.plan.steps:
+        if sp.backend is not Backend.MEMORY or sp.drop_after is None:
+            continue
+        if (after is None or sp.drop_after == after) and sp.index in report.keys:
+            for key in report.keys[sp.index]:
+                path = f"{sp.image_dir}/{key.filename()}"
+                if ctx.filemanager.exists(path, Backend.MEMORY):
+                    ctx.filemanager.delete(path, Backend.MEMORY)
+
+
+def _fail(report: WellReport, ctx: WellContext, step: str, exc: BaseException) -> None:
+    tb = "".join(traceback.format_exception(exc))
+    message = str(exc) or type(exc).__name__
+    if not isinstance(exc, PipelineError):
+        message = f"{type(exc).__name__}: {message}"
+    report.status = "failed"
+    report.error = WellError(report.well, step, message, tb)
+    ctx.emit(WellFailed(report.well, step, message, tb))
+
+
+def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
+    """Run every step on one well; never raises for a step's own errors.
+
+    Returns
+    -------
+    WellReport
+        ``completed``, ``failed`` (with a :class:`WellError`) or ``cancelled``.
+    """
+    t0 = time.perf_counter()
+    report = WellReport(unit.well)
+    if ctx.cancel.cancelled:
+        report.status = "cancelled"
+        return report
+    try:
+        try:
+            images = _load_inputs(unit, ctx.filemanager)
+        except Exception as e:
+            _fail(report, ctx, INPUT_STEP, e)
+            return report
+        for sp, step in zip(ctx.plan.steps, ctx.steps, strict=True):
+            if ctx.cancel.cancelled:
+                report.status = "cancelled"
+                break
+            ctx.emit(StepStarted(sp.index, sp.name, unit.well))
+            ts = time.perf_counter()
+            try:
+                outputs, tables = run_step(step, images, ctx.cancel)
+                _store(sp, unit.well, outputs, tables, ctx, report)
+            except RunCancelledError:
+                report.status = "cancelled"
+                break
+            except Exception as e:
+                _fail(report, ctx, sp.name, e)
+                break
+            images = outputs  # the previous step's copy is released here
+            _drop(ctx, report, sp.index)
+            report.timings[sp.name] = time.perf_counter() - ts
+            ctx.emit(StepFinished(sp.index, sp.name, unit.well, report.timings[sp.name]))
+    finally:
+        _drop(ctx, report, None)
+        report.seconds = time.perf_counter() - t0
+        ctx.emit(WellFinished(unit.well, report.status == "completed", report.seconds))
+    return report
