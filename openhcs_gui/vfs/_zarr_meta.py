@@ -1,0 +1,170 @@
+"""OME-NGFF metadata for the zarr backend: build plate/well/image attributes, read/write groups.
+
+Everything here is pure data in, JSON out, so the backend computes plate and
+well metadata from its in-memory registry of what it wrote (never by listing
+the store) and writes it in one small file per group. NGFF 0.4 lives in zarr
+v2 ``.zattrs`` with a ``version`` inside each object; NGFF 0.5 lives under the
+``ome`` key of a zarr v3 ``zarr.json`` with the version there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from openhcs_gui.vfs._zarr_array import atomic_write, read_json
+
+__all__ = [
+    "write_group",
+    "read_group",
+    "plate_attrs",
+    "well_attrs",
+    "image_attrs",
+    "row_name",
+    "DEFAULT_COLORS",
+]
+
+#: Channel colours in the order microscopists expect (DAPI blue, GFP green, ...).
+DEFAULT_COLORS = ("0000FF", "00FF00", "FF0000", "FF00FF", "00FFFF", "FFFF00", "FFFFFF")
+
+
+def row_name(index: int) -> str:
+    """0-based row index -> ``"A"``..``"Z"``, ``"AA"``..; matches :func:`keys.well_name`."""
+    return chr(ord("A") + index) if index < 26 else "A" + chr(ord("A") + index - 26)
+
+
+def row_index(name: str) -> int:
+    """Inverse of :func:`row_name`."""
+    if len(name) == 1:
+        return ord(name) - ord("A")
+    return 26 + ord(name[1]) - ord("A")
+
+
+def write_group(path: str, attrs: Mapping[str, Any], zarr_format: int) -> None:
+    """Write a zarr group with NGFF ``attrs`` (atomically; folders created as needed).
+
+    For zarr v3 the attributes go under ``"ome"`` with ``"version": "0.5"``.
+    """
+    if zarr_format == 2:
+        zgroup = os.path.join(path, ".zgroup")
+        if not os.path.exists(zgroup):
+            atomic_write(zgroup, b'{\n    "zarr_format": 2\n}')
+        atomic_write(os.path.join(path, ".zattrs"), json.dumps(attrs, indent=4).encode())
+        return
+    doc = {
+        "zarr_format": 3,
+        "node_type": "group",
+        "attributes": {"ome": {"version": "0.5", **attrs}} if attrs else {},
+    }
+    atomic_write(os.path.join(path, "zarr.json"), json.dumps(doc, indent=4).encode())
+
+
+def read_group(path: str) -> tuple[dict[str, Any], int] | None:
+    """(NGFF attributes, zarr format) of the group at ``path``, or ``None`` if no group.
+
+    The v3 ``ome`` namespace is unwrapped, so callers see ``plate``/``well``/
+    ``multiscales`` at the top level for both versions.
+    """
+    meta = read_json(os.path.join(path, "zarr.json"))
+    if meta is not None:
+        if meta.get("node_type") != "group":
+            return None
+        attrs = meta.get("attributes") or {}
+        return dict(attrs.get("ome", attrs)), 3
+    if not os.path.exists(os.path.join(path, ".zgroup")):
+        return None
+    return read_json(os.path.join(path, ".zattrs")) or {}, 2
+
+
+def _versioned(body: dict[str, Any], version: str) -> dict[str, Any]:
+    return {**body, "version": version} if version == "0.4" else body
+
+
+def plate_attrs(
+    name: str, wells: Iterable[tuple[int, int, str]], field_count: int, version: str
+) -> dict[str, Any]:
+    """``plate`` attributes for wells given as 0-based ``(row, column, path)``.
+
+    Rows run ``A``.. up to the last used row and columns ``1``.. (not
+    zero-padded, as ome-zarr-py writes them) up to the last used column, so a
+    viewer that tiles the plate (napari-ome-zarr) lays wells out where they sit.
+    """
+    cells = sorted(set(wells))
+    n_rows = max((r for r, _, _ in cells), default=-1) + 1
+    n_cols = max((c for _, c, _ in cells), default=-1) + 1
+    body: dict[str, Any] = {
+        "name": name,
+        "rows": [{"name": row_name(r)} for r in range(n_rows)],
+        "columns": [{"name": str(c + 1)} for c in range(n_cols)],
+        "wells": [{"path": p, "rowIndex": r, "columnIndex": c} for r, c, p in cells],
+        "field_count": max(field_count, 1),
+    }
+    # 0.5 keeps a plate-level version too, as ome-zarr-py writes it
+    # (ome-zarr-models issue 218); well and multiscales drop theirs.
+    return {"plate": {**body, "version": version}}
+
+
+def well_attrs(field_paths: Sequence[str], version: str) -> dict[str, Any]:
+    """``well`` attributes listing the well's fields (image groups) in order."""
+    return {"well": _versioned({"images": [{"path": p} for p in field_paths]}, version)}
+
+
+def image_attrs(
+    name: str,
+    n_channels: int,
+    dtype: np.dtype[Any],
+    ranges: Mapping[int, tuple[float, float]],
+    labels: Mapping[int, str],
+    version: str,
+    omero: bool = True,
+) -> dict[str, Any]:
+    """``multiscales`` (+ ``omero``) attributes of one field image ``(c, z, y, x)``.
+
+    ``ranges`` maps a 0-based channel to the (min, max) of its written data and
+    becomes the display window; ``labels`` maps 0-based channels to names.
+    """
+    axes = [
+        {"name": "c", "type": "channel"},
+        {"name": "z", "type": "space"},
+        {"name": "y", "type": "space"},
+        {"name": "x", "type": "space"},
+    ]
+    multiscale: dict[str, Any] = {
+        "name": name,
+        "axes": axes,
+        "datasets": [{"path": "0", "coordinateTransformations": [
+            {"type": "scale", "scale": [1.0, 1.0, 1.0, 1.0]}]}],
+    }
+    attrs: dict[str, Any] = {"multiscales": [_versioned(multiscale, version)]}
+    if not omero:
+        return attrs
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        full = (float(info.min), float(info.max))
+    elif dtype == np.bool_:
+        full = (0.0, 1.0)
+    else:
+        full = None
+    channels = []
+    for c in range(n_channels):
+        lo, hi = ranges.get(c, full or (0.0, 1.0))
+        hi = hi if hi > lo else lo + 1
+        lo_full, hi_full = full if full is not None else (min(lo, 0.0), hi)
+        channels.append({
+            "label": labels.get(c, f"Channel {c + 1}"),
+            "color": DEFAULT_COLORS[c % len(DEFAULT_COLORS)] if n_channels > 1 else "FFFFFF",
+            "active": True,
+            "coefficient": 1.0,
+            "family": "linear",
+            "inverted": False,
+            "window": {"min": lo_full, "max": max(hi_full, hi), "start": lo, "end": hi},
+        })
+    body = {"name": name, "channels": channels,
+            "rdefs": {"model": "color" if n_channels > 1 else "greyscale", "defaultZ": 0,
+                      "defaultT": 0}}
+    attrs["omero"] = _versioned(body, version)
+    return attrs

@@ -1,0 +1,206 @@
+"""In-memory registry of one OME-Zarr HCS plate: wells, fields, opened arrays.
+
+The zarr backend keeps one :class:`PlateState` per store. It is filled from
+what the backend writes, or - for a store written by someone else
+(ome-zarr-py, a previous run) - lazily from the plate, well and multiscales
+metadata the first time a well or field is asked for. Every later call is a
+dict lookup: nothing lists or rescans the store per call, which is what made
+the seed's storage layer slow (issue 3, "Speed").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from openhcs_gui.vfs._zarr_array import RawArray, ZarrPyArray, open_plane_array
+from openhcs_gui.vfs._zarr_meta import read_group, row_index
+from openhcs_gui.vfs.keys import ImageKey, well_name
+
+__all__ = ["FieldState", "WellState", "PlateState", "open_plate_state"]
+
+_DIGITS = re.compile(r"^\d+$")
+_ROW = re.compile(r"^[A-Z]{1,2}$")
+
+
+@dataclass(eq=False)
+class FieldState:
+    """One field (site) of a well: its image group and its ``(c, z, y, x)``-like array.
+
+    ``planes`` is the set of 0-based ``(c, z)`` this backend wrote; ``None``
+    means "every plane of the array" (a store opened from disk).
+    """
+
+    path: str
+    array: RawArray | ZarrPyArray | None = None
+    axes: tuple[str, ...] = ("c", "z", "y", "x")
+    planes: set[tuple[int, int]] | None = None
+    ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
+    ours: bool = False
+    dirty: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def index(self, channel: int, z: int) -> tuple[int, ...] | None:
+        """Array index of the 0-based plane ``(channel, z)``, or ``None`` if outside."""
+        if self.array is None:
+            return None
+        shape = self.array.shape
+        out: list[int] = []
+        for name, size in zip(self.axes[:-2], shape[:-2], strict=False):
+            value = {"c": channel, "z": z}.get(name, 0)
+            if value >= size:
+                return None
+            out.append(value)
+        if ("c" not in self.axes and channel) or ("z" not in self.axes and z):
+            return None
+        return tuple(out)
+
+    def has_plane(self, channel: int, z: int) -> bool:
+        """True if the 0-based plane ``(channel, z)`` holds an image."""
+        if self.planes is not None:
+            return (channel, z) in self.planes
+        return self.index(channel, z) is not None
+
+    def plane_list(self) -> list[tuple[int, int]]:
+        """Sorted 0-based ``(c, z)`` of every image in this field."""
+        if self.planes is not None:
+            return sorted(self.planes)
+        if self.array is None:
+            return []
+        sizes = dict(zip(self.axes, self.array.shape, strict=False))
+        return [(c, z) for c in range(sizes.get("c", 1)) for z in range(sizes.get("z", 1))]
+
+
+@dataclass(eq=False)
+class WellState:
+    """One well: its group path inside the store and its fields by 1-based site."""
+
+    path: str
+    row: int
+    column: int
+    fields: dict[int, FieldState] = field(default_factory=dict)
+    loaded: bool = True
+    dirty: bool = False
+
+    def load(self, store_path: str) -> None:
+        """Read the well metadata once and register its fields (arrays open lazily)."""
+        if self.loaded:
+            return
+        well_dir = os.path.join(store_path, *self.path.split("/"))
+        group = read_group(well_dir)
+        paths: list[str] = []
+        if group is not None and "well" in group[0]:
+            paths = [str(img["path"]) for img in group[0]["well"].get("images", [])]
+        elif os.path.isdir(well_dir):
+            paths = sorted((n for n in os.listdir(well_dir) if _DIGITS.match(n)), key=int)
+        by_name = all(_DIGITS.match(p) for p in paths)
+        for i, p in enumerate(paths):
+            site = int(p) + 1 if by_name else i + 1
+            self.fields.setdefault(site, FieldState(os.path.join(well_dir, p)))
+        self.loaded = True
+
+
+def open_field(state: FieldState) -> None:
+    """Open a field's full-resolution array from its multiscales metadata (once)."""
+    if state.array is not None:
+        return
+    group = read_group(state.path)
+    attrs = group[0] if group is not None else {}
+    dataset, axes = "0", None
+    multiscales = attrs.get("multiscales")
+    if multiscales:
+        dataset = str(multiscales[0]["datasets"][0]["path"])
+        raw_axes = multiscales[0].get("axes")
+        if raw_axes:
+            axes = tuple(a if isinstance(a, str) else a["name"] for a in raw_axes)
+    array = open_plane_array(os.path.join(state.path, *dataset.split("/")))
+    if array is None:
+        return
+    if axes is None or len(axes) != len(array.shape):
+        axes = array.dimension_names or ("t", "c", "z", "y", "x")[-len(array.shape):]
+    state.array, state.axes = array, tuple(axes)
+
+
+@dataclass(eq=False)
+class PlateState:
+    """Everything the backend knows about one store; ``lock`` guards metadata only."""
+
+    path: str
+    zarr_format: int
+    version: str
+    wells: dict[str, WellState] = field(default_factory=dict)
+    channel_names: dict[int, str] = field(default_factory=dict)
+    dirty: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def field_state(self, key: ImageKey, *, load: bool = True) -> FieldState | None:
+        """The field holding ``key`` (array opened), or ``None`` if the plate lacks it."""
+        well = self.wells.get(key.well)
+        if well is None:
+            return None
+        if not well.loaded:
+            with self.lock:
+                well.load(self.path)
+        state = well.fields.get(key.site)
+        if state is not None and load and state.array is None:
+            open_field(state)  # idempotent; a race only opens the same array twice
+        return state
+
+    def image_keys(self) -> list[ImageKey]:
+        """Every image in the plate (opens all arrays once; used for listing)."""
+        out = []
+        for name, well in list(self.wells.items()):
+            for site in list(self.fields_of(well)):
+                state = self.field_state(ImageKey(name, site, 1))
+                if state is None:
+                    continue
+                out.extend(ImageKey(name, site, c + 1, z + 1) for c, z in state.plane_list())
+        return sorted(out)
+
+    def fields_of(self, well: WellState) -> list[int]:
+        """Sites of ``well`` after its metadata is read."""
+        if not well.loaded:
+            with self.lock:
+                well.load(self.path)
+        return sorted(well.fields)
+
+
+def open_plate_state(path: str, zarr_format: int, version: str) -> PlateState:
+    """Registry for the store folder ``path``: read its plate metadata if it exists.
+
+    Rows and columns are resolved through the plate's ``rows``/``columns``
+    names, so ``B03`` finds ``B/3`` (ome-zarr-py) or ``B/03``. A store without
+    plate metadata is read from its ``row/column`` folders instead.
+    """
+    group = read_group(path)
+    if group is None:
+        return PlateState(path, zarr_format, version)
+    attrs, fmt = group
+    state = PlateState(path, fmt, "0.4" if fmt == 2 else "0.5")
+    plate: dict[str, Any] | None = attrs.get("plate")
+    if plate is not None:
+        rows = [r["name"] for r in plate.get("rows", [])]
+        cols = [c["name"] for c in plate.get("columns", [])]
+        for w in plate.get("wells", []):
+            r, c = w.get("rowIndex"), w.get("columnIndex")
+            if r is None or c is None:
+                r_name, c_name = str(w["path"]).split("/")[:2]
+            else:
+                r_name, c_name = rows[r], cols[c]
+            if _ROW.match(r_name) and _DIGITS.match(c_name):
+                name = well_name(r_name, int(c_name))
+                state.wells[name] = WellState(str(w["path"]), row_index(r_name), int(c_name) - 1,
+                                              loaded=False)
+        return state
+    for r_name in sorted(os.listdir(path)):
+        row_dir = os.path.join(path, r_name)
+        if not (_ROW.match(r_name) and os.path.isdir(row_dir)):
+            continue
+        for c_name in os.listdir(row_dir):
+            if _DIGITS.match(c_name) and os.path.isdir(os.path.join(row_dir, c_name)):
+                state.wells[well_name(r_name, int(c_name))] = WellState(
+                    f"{r_name}/{c_name}", row_index(r_name), int(c_name) - 1, loaded=False)
+    return state
