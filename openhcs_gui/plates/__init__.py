@@ -10,6 +10,9 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
+    "PlateIndex": "openhcs_gui.plates.model",
+    "open_plate": "openhcs_gui.plates.detect",
+    "detect_format": "openhcs_gui.plates.detect",
     "make_synthetic_plate": "openhcs_gui.plates.synthetic",
     "make_demo_plate": "openhcs_gui.plates.synthetic",
     "read_ground_truth": "openhcs_gui.plates.synthetic",

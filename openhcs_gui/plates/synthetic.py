@@ -304,10 +304,13 @@ def make_demo_plate(path: str | os.PathLike[str]) -> Path:
 
     Eight wells (A01–A04, B01–B04) × 4 sites × 2 channels × 1 z of 512×512
     uint16 images in ImageXpress layout, seed 0: about 16 MB, written in a
-    second or two. If ``path`` is an existing non-empty folder, the plate is
-    written to ``path/demo_plate`` instead (and reused if already there).
+    second or two. An existing synthetic plate at ``path`` is reused; any
+    other non-empty folder gets the plate in ``path/demo_plate`` (reused
+    too if already there), so user data is never overwritten.
     """
     root = Path(path)
+    if (root / "ground_truth.csv").is_file():
+        return root  # already a synthetic plate: reuse it
     if root.exists() and any(root.iterdir()):
         root = root / "demo_plate"
         if (root / "ground_truth.csv").is_file():

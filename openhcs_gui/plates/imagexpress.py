@@ -1,0 +1,108 @@
+"""ImageXpress (MetaXpress) folders, and step folders our disk backend writes.
+
+Names look like ``[Plate_]A01_s1_w1[_z001][<GUID>].tif``; ``_s`` is absent on
+single-site plates and ``_w`` on single-channel ones. Z-stacks are either a
+``_z`` suffix or ``ZStep_<n>/`` folders, time series ``TimePoint_<n>/`` folders
+(only the first time point is indexed: the key model has no time axis).
+MetaXpress also writes ``_thumb`` thumbnails beside the images; they are not
+data and are skipped. Our own ``A01_s1_w1_z1.tif`` names are the same pattern,
+so a workspace step folder (``<plate>_workspace/step2_blur/``) opens as a
+plate with format ``"workspace"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from openhcs_gui.plates.model import PlateIndex, read_tiff_header
+from openhcs_gui.vfs.keys import ImageKey
+
+__all__ = ["parse_imagexpress_name", "is_thumbnail", "is_workspace_step", "index_imagexpress"]
+
+_GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_NAME = re.compile(
+    r"^(?:(?P<prefix>.*?)_)?(?P<well>[A-Z]{1,2}\d{2,3})"
+    r"(?:_s(?P<site>\d+))?(?:_w(?P<channel>\d+))?(?:_z(?P<z>\d+))?"
+    rf"(?:{_GUID})?\.(?i:tiff?)$"
+)
+_ZSTEP = re.compile(r"^ZStep_(\d+)$", re.IGNORECASE)
+_TIMEPOINT = re.compile(r"^TimePoint_(\d+)$", re.IGNORECASE)
+_STEP_FOLDER = re.compile(r"^step\d+_.+")
+
+
+def is_thumbnail(rel: str) -> bool:
+    """True for the ``_thumb`` preview files MetaXpress writes beside images."""
+    return "_thumb" in rel.rsplit("/", 1)[-1].lower()
+
+
+def parse_imagexpress_name(rel: str) -> tuple[ImageKey, int] | None:
+    """``(key, time point)`` of a plate-relative path, or ``None`` if it is no ImageXpress image.
+
+    ``TimePoint_2/ZStep_3/A01_s1_w2.tif`` -> ``(ImageKey("A01", 1, 2, 3), 2)``.
+    A bare well name (``A01.tif``) is not enough: ``_s`` or ``_w`` must be present.
+    """
+    *folders, base = rel.split("/")
+    if is_thumbnail(base):
+        return None
+    m = _NAME.match(base)
+    if m is None or (m["site"] is None and m["channel"] is None):
+        return None
+    well = m["well"]
+    z, timepoint = int(m["z"]) if m["z"] else None, 1
+    for folder in folders:
+        if zs := _ZSTEP.match(folder):
+            z = int(zs[1]) if z is None else z
+        elif tp := _TIMEPOINT.match(folder):
+            timepoint = int(tp[1])
+    key = ImageKey(well, int(m["site"] or 1), int(m["channel"] or 1), z or 1)
+    if key.site < 1 or key.channel < 1 or key.z < 1:
+        return None
+    return key, timepoint
+
+
+def is_workspace_step(root: Path) -> bool:
+    """True when ``root`` is a ``step<N>_<name>`` folder inside a ``*_workspace`` folder."""
+    return bool(_STEP_FOLDER.match(root.name)) and root.parent.name.endswith("_workspace")
+
+
+def index_imagexpress(
+    root: Path, matches: Mapping[str, tuple[ImageKey, int]], warnings: list[str]
+) -> PlateIndex:
+    """Build the index from parsed names (see :func:`parse_imagexpress_name`).
+
+    Reads one TIFF header for shape and dtype; every other file is only listed.
+    """
+    timepoints = sorted({t for _, t in matches.values()})
+    first_t = timepoints[0]
+    if len(timepoints) > 1:
+        warnings.append(
+            f"plate has {len(timepoints)} time points; only TimePoint_{first_t} is indexed"
+        )
+    images: dict[ImageKey, str] = {}
+    for rel in sorted(matches):
+        key, t = matches[rel]
+        if t != first_t:
+            continue
+        if key in images:
+            kept = Path(images[key]).relative_to(root).as_posix()
+            warnings.append(
+                f"{rel} ignored: {kept} is already well {key.well} site s{key.site} "
+                f"channel {key.channel} z {key.z}"
+            )
+            continue
+        images[key] = str(root / rel)
+    first = images[min(images)]
+    shape, dtype = read_tiff_header(first)
+    workspace = is_workspace_step(root)
+    name = f"{root.parent.name.removesuffix('_workspace')}_{root.name}" if workspace else None
+    return PlateIndex.build(
+        root,
+        "workspace" if workspace else "imagexpress",
+        images,
+        shape,
+        dtype,
+        name=name,
+        warnings=warnings,
+    )

@@ -1,0 +1,110 @@
+"""open_plate: format detection, clear errors, laziness, and the model's plain-data round trip."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from openhcs_gui.errors import PlateError
+from openhcs_gui.plates import PlateIndex, open_plate
+from openhcs_gui.vfs.keys import ImageKey, well_name
+from tests.plates.conftest import ix_names
+
+
+def test_missing_path_and_file(tmp_path: Path) -> None:
+    with pytest.raises(PlateError, match="does not exist"):
+        open_plate(tmp_path / "nope")
+    (tmp_path / "a.tif").write_bytes(b"x")
+    with pytest.raises(PlateError, match="is a file"):
+        open_plate(tmp_path / "a.tif")
+
+
+def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PlateError, match=r"No images found in .*: expected ImageXpress names"):
+        open_plate(tmp_path)
+
+
+def test_folder_of_odd_tiffs_names_one(tmp_path: Path, write_tiffs) -> None:
+    write_tiffs(tmp_path, ["scan_001.tif", "scan_002.tif"])
+    with pytest.raises(PlateError, match=r"2 TIFF file\(s\) with other names, e.g. scan_001.tif"):
+        open_plate(tmp_path)
+
+
+def test_mixed_formats_are_refused(tmp_path: Path, write_tiffs) -> None:
+    write_tiffs(tmp_path, ["A01_s1_w1.tif", "Images/r01c01f01p01-ch1sk1fk1fl1.tiff"])
+    with pytest.raises(PlateError, match="mixes ImageXpress and Opera file names"):
+        open_plate(tmp_path)
+
+
+def test_corrupt_tiff_header_names_the_file(tmp_path: Path, write_tiffs) -> None:
+    write_tiffs(tmp_path, ["A01_s2_w1.tif"])
+    (tmp_path / "A01_s1_w1.tif").write_bytes(b"II*\x00garbage-not-a-tiff")
+    with pytest.raises(PlateError, match=r"Cannot read the TIFF header of .*A01_s1_w1\.tif"):
+        open_plate(tmp_path)
+
+
+def test_rgb_image_is_refused(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "A01_s1_w1.tif", np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    with pytest.raises(PlateError, match="plates need 2-D grayscale images"):
+        open_plate(tmp_path)
+
+
+def test_384_well_plate_indexes_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wells = [well_name(r, c) for r in range(16) for c in range(1, 25)]
+    tifffile.imwrite(tmp_path / "seed.tif", np.zeros((4, 4), np.uint16))
+    folder = tmp_path / "plate384" / "TimePoint_1"
+    folder.mkdir(parents=True)
+    for name in ix_names(wells, 2, 2):
+        shutil.copyfile(tmp_path / "seed.tif", folder / name)
+    opened: list[str] = []
+    real = tifffile.TiffFile
+
+    def counting(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile, "TiffFile", counting)
+    monkeypatch.setattr(tifffile, "imread", lambda *a, **k: pytest.fail("pixels were read"))
+    index = open_plate(tmp_path / "plate384")
+    assert len(index.wells) == 384 and index.n_images == 384 * 4
+    assert index.wells[:2] == ["A01", "A02"] and index.wells[-1] == "P24"
+    assert len(opened) == 1 and opened[0].endswith("A01_s1_w1.tif")
+
+
+def _index(tmp_path: Path, write_tiffs) -> PlateIndex:
+    write_tiffs(tmp_path, ix_names(["A01", "A02", "B10"], 2, 2))
+    return open_plate(tmp_path)
+
+
+def test_keys_filter_and_sort(tmp_path: Path, write_tiffs) -> None:
+    index = _index(tmp_path, write_tiffs)
+    assert index.wells == ["A01", "A02", "B10"]
+    assert index.keys(well="A02", channel=2) == [ImageKey("A02", 1, 2), ImageKey("A02", 2, 2)]
+    assert index.keys(site=2, channel=1, z=1) == [
+        ImageKey("A01", 2, 1), ImageKey("A02", 2, 1), ImageKey("B10", 2, 1)
+    ]
+    assert index.keys(z=2) == []
+    assert len(index.keys()) == 12
+
+
+def test_plain_data_round_trip(tmp_path: Path, write_tiffs) -> None:
+    index = _index(tmp_path, write_tiffs)
+    index.channel_names = {1: "DAPI"}
+    index.warnings.append("a note")
+    data = json.loads(json.dumps(index.to_dict()))
+    again = PlateIndex.from_dict(data)
+    assert again == index
+    assert pickle.loads(pickle.dumps(index)) == index
+    with pytest.raises(PlateError, match="malformed"):
+        PlateIndex.from_dict({"path": "/x"})
+
+
+def test_summary_pluralizes(tmp_path: Path, write_tiffs) -> None:
+    write_tiffs(tmp_path, ["A01_s1_w1.tif"])
+    assert open_plate(tmp_path).summary() == "imagexpress · 1 well × 1 site × 1 channel × 1 z · 6×8 uint16"
