@@ -236,6 +236,10 @@ def _step_from_dict(d: Any, i: int) -> FunctionStep:
     force = d.get("force_disk_output", False)
     if not isinstance(force, bool):
         raise PipelineError(f"{where}: force_disk_output must be true or false.")
+    step_kwargs: dict[str, Any] = {}
+    own = {"func", "name", "force_disk_output", "backend", "variable_components", "group_by"}
+    if isinstance(func, tuple) and not own & set(func[1]):
+        func, step_kwargs = func  # a single function: its kwargs are the step's (GUI-editable)
     try:
         return FunctionStep(
             func,
@@ -244,6 +248,7 @@ def _step_from_dict(d: Any, i: int) -> FunctionStep:
             backend=_enum(d.get("backend"), Backend, where, "backend"),
             variable_components=[_enum(c, Component, where, "variable component") for c in comps],
             group_by=_enum(d.get("group_by"), Component, where, "group_by"),
+            **step_kwargs,
         )
     except PipelineError as e:
         raise PipelineError(f"{where}: {str(e).split(': ', 1)[-1]}") from None
