@@ -1,0 +1,96 @@
+"""Application bootstrap: ``QApplication``, settings identity, window, event loop.
+
+``openhcs-gui gui [PLATE]`` (and ``openhcs-gui`` with no arguments) end up in
+:func:`main`. The plate, if given, is scanned in a worker after the window is
+shown, so the window appears at once whatever the plate's size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from openhcs_gui.ui.main_window import MainWindow
+
+__all__ = ["main", "create_main_window", "ensure_app", "APP_NAME", "ORG_NAME"]
+
+APP_NAME = "OpenHCS GUI"
+ORG_NAME = "OpenHCS"
+ORG_DOMAIN = "openhcs.org"
+
+
+def _icon_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "resources" / "icon.svg"
+
+
+def _icon() -> QIcon:
+    resources = _icon_path().parent
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256):
+        png = resources / f"icon-{size}.png"
+        if png.is_file():
+            icon.addFile(str(png))
+    return icon
+
+
+def ensure_app() -> QApplication:
+    """The running ``QApplication``, created (with name and organisation) if needed.
+
+    The names decide where ``QSettings`` keeps window layout and recent files.
+    """
+    from napari.qt import get_qapp
+
+    from openhcs_gui import __version__
+
+    if QApplication.instance() is None:
+        # napari's factory also registers its icon/theme search paths.
+        app = get_qapp(app_name=APP_NAME, app_version=__version__, org_name=ORG_NAME,
+                       org_domain=ORG_DOMAIN, icon=str(_icon_path()))
+    else:
+        app = get_qapp()
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setOrganizationDomain(ORG_DOMAIN)
+    QCoreApplication.setApplicationName(APP_NAME)
+    app.setWindowIcon(_icon())
+    return app  # type: ignore[return-value]
+
+
+def create_main_window(settings: QSettings | None = None) -> MainWindow:
+    """A new main window (the application must exist; tests use pytest-qt's).
+
+    Parameters
+    ----------
+    settings
+        Where layout and recent files are stored; default: the app's ``QSettings``.
+    """
+    window = MainWindow(settings=settings)
+    window.setWindowIcon(_icon())
+    return window
+
+
+def main(plate_path: str | None = None) -> int:
+    """Run the desktop application until its window closes.
+
+    Parameters
+    ----------
+    plate_path
+        A plate folder to open once the window is shown (scanned in a worker).
+
+    Returns
+    -------
+    int
+        The process exit code of the Qt event loop.
+    """
+    app = ensure_app()
+    window = create_main_window()
+    window.show()
+    if plate_path:
+        QTimer.singleShot(0, lambda: window.open_plate(plate_path))
+    code = app.exec()
+    from openhcs_gui.ui import workers
+
+    workers.shutdown()
+    return int(code)

@@ -1,0 +1,71 @@
+"""The Config dock: the generated form for ``GlobalPipelineConfig``.
+
+Inherited (``None``) fields show the value they resolve to, computed by the
+engine's :func:`~openhcs_gui.config.effective_value` — and, for the output
+folder, by :func:`~openhcs_gui.config.effective_materialization` with the open
+plate, so the placeholder reads the real folder results will go to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from openhcs_gui.config import effective_materialization, effective_value
+from openhcs_gui.ui.forms import ModelFormWidget
+from openhcs_gui.ui.session import Session
+
+__all__ = ["ConfigPanel"]
+
+_OUTPUT_PATH = ("materialization_defaults", "output_path")
+
+
+class ConfigPanel(QWidget):
+    """Scrollable, two-way bound form over the session's config.
+
+    Parameters
+    ----------
+    session
+        Supplies the config (edited in place) and the open plate.
+    parent
+        Owning widget.
+
+    Attributes
+    ----------
+    config_changed
+        ``(field path, value)`` after any accepted change.
+    """
+
+    config_changed = Signal(tuple, object)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.form = ModelFormWidget(session.cfg, inherited=self._resolve_inherited, parent=self)
+        self.form.value_changed.connect(self.config_changed)
+        hint = QLabel(
+            "Empty fields inherit the value shown in grey; ↺ resets a field to inherit.", self
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #9aa0a6;")
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(hint)
+        layout.addWidget(scroll, 1)
+        session.plate_changed.connect(self._on_session_plate_changed)
+
+    def _resolve_inherited(self, path: tuple[str, ...]) -> Any:
+        cfg = self._session.cfg
+        if path == _OUTPUT_PATH:
+            plate = self._session.plate
+            root = effective_materialization(cfg, plate.path if plate is not None else None)
+            return root.output_root if root.output_root is not None else "next to the plate"
+        return effective_value(cfg, path)
+
+    def _on_session_plate_changed(self, _plate: Any) -> None:
+        self.form.refresh_inherited()

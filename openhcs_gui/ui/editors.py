@@ -1,0 +1,354 @@
+"""Value editors and the type map (step two of the form generator).
+
+Every editor has the same small interface — ``value``, ``set_value`` (silent),
+``valueChanged``, ``set_inherited`` and ``set_error`` — so one binding routine
+serves all of them (magicgui's ``ValueWidget``). :data:`TYPE_MAP` picks the
+editor class for a :class:`~openhcs_gui.ui.fields.FieldSpec` in magicgui's
+order: explicit hint, registered types, Enum/Literal, simple types; anything
+else raises :class:`~openhcs_gui.ui.fields.UnsupportedTypeError`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from openhcs_gui.ui.fields import FieldSpec, UnsupportedTypeError, is_path_type
+
+__all__ = [
+    "ValueEditor",
+    "ComboEditor",
+    "CheckEditor",
+    "IntEditor",
+    "FloatEditor",
+    "StrEditor",
+    "PathEditor",
+    "TypeMap",
+    "TYPE_MAP",
+]
+
+_ERROR_STYLE = "border: 1px solid #e0443e; background-color: rgba(224, 68, 62, 40);"
+_INT_LIMIT = 2**31 - 2
+
+
+def _fmt(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+class ValueEditor(QWidget):
+    """Base of every field editor: one inner Qt widget, one value.
+
+    Parameters
+    ----------
+    spec
+        The field this editor shows; ``spec.nullable`` enables the *inherit* state.
+    parent
+        Owning widget.
+    """
+
+    valueChanged = Signal(object)  # noqa: N815 - Qt naming, as in magicgui
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self._inherited = "inherit"
+        self._error: str | None = None
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.inner = self._make_inner()
+        self.inner.setToolTip(spec.tooltip)
+        self._layout.addWidget(self.inner, 1)
+
+    def _make_inner(self) -> QWidget:
+        raise NotImplementedError
+
+    @property
+    def value(self) -> Any:
+        """The current value (``None`` = inherit, for nullable fields)."""
+        return self._get()
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` without emitting ``valueChanged`` (model → widget)."""
+        blocked = self.inner.blockSignals(True)
+        try:
+            self._set(value)
+        finally:
+            self.inner.blockSignals(blocked)
+
+    def set_inherited(self, value: Any) -> None:
+        """Text shown while the value is ``None``: the inherited effective value."""
+        self._inherited = "inherit" if value is None else f"inherit: {_fmt(value)}"
+        if self.spec.nullable and self._get() is None:
+            self.set_value(None)
+
+    def set_error(self, message: str | None) -> None:
+        """Mark the field invalid (red, message as tooltip) or clear the mark."""
+        self._error = message
+        self.inner.setStyleSheet(_ERROR_STYLE if message else "")
+        self.inner.setToolTip(message or self.spec.tooltip)
+
+    @property
+    def error(self) -> str | None:
+        """The validation message currently shown, if any."""
+        return self._error
+
+    def _emit(self, *_: Any) -> None:
+        self.valueChanged.emit(self._get())
+
+    def _get(self) -> Any:
+        raise NotImplementedError
+
+    def _set(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class ComboEditor(ValueEditor):
+    """Enum or ``Literal`` choices; a nullable field gets an *inherit* first entry."""
+
+    def _make_inner(self) -> QWidget:
+        self._choices: list[Any] = ([None] if self.spec.nullable else []) + list(
+            self.spec.choices or ()
+        )
+        box = QComboBox()
+        for choice in self._choices:
+            box.addItem(self._inherited if choice is None else _fmt(choice))
+        box.currentIndexChanged.connect(self._emit)
+        return box
+
+    def set_inherited(self, value: Any) -> None:  # docstring inherited
+        super().set_inherited(value)
+        if self.spec.nullable:
+            self.inner.setItemText(0, self._inherited)  # type: ignore[attr-defined]
+
+    def _get(self) -> Any:
+        return self._choices[self.inner.currentIndex()]  # type: ignore[attr-defined]
+
+    def _set(self, value: Any) -> None:
+        for i, choice in enumerate(self._choices):
+            if choice == value or (choice is not None and _fmt(choice) == _fmt(value)):
+                self.inner.setCurrentIndex(i)  # type: ignore[attr-defined]
+                return
+
+
+class CheckEditor(ValueEditor):
+    """``bool``; a nullable one shows the partially-checked state while inheriting."""
+
+    def _make_inner(self) -> QWidget:
+        box = QCheckBox()
+        box.clicked.connect(self._on_box_clicked)
+        return box
+
+    def _on_box_clicked(self, checked: bool) -> None:
+        box: QCheckBox = self.inner  # type: ignore[assignment]
+        box.setTristate(False)
+        box.setText("")
+        self.valueChanged.emit(box.isChecked())
+
+    def _get(self) -> Any:
+        box: QCheckBox = self.inner  # type: ignore[assignment]
+        if box.checkState() == Qt.CheckState.PartiallyChecked:
+            return None
+        return box.isChecked()
+
+    def _set(self, value: Any) -> None:
+        box: QCheckBox = self.inner  # type: ignore[assignment]
+        if value is None:
+            box.setTristate(True)
+            box.setCheckState(Qt.CheckState.PartiallyChecked)
+            box.setText(self._inherited)
+        else:
+            box.setTristate(False)
+            box.setChecked(bool(value))
+            box.setText("")
+
+
+class _SpinEditor(ValueEditor):
+    """Shared logic of int/float spin boxes: bounds from the spec, *inherit* at minimum."""
+
+    _limit: float = _INT_LIMIT
+    _step: float = 1
+
+    def _make_spin(self) -> QSpinBox | QDoubleSpinBox:
+        raise NotImplementedError
+
+    def _make_inner(self) -> QWidget:
+        spin = self._make_spin()
+        lo = self.spec.minimum if self.spec.minimum is not None else -self._limit
+        hi = self.spec.maximum if self.spec.maximum is not None else self._limit
+        self._lo = lo
+        if self.spec.nullable:  # one step below the minimum stands for "inherit"
+            lo = lo - self._step
+            spin.setSpecialValueText("inherit")
+        conv = int if isinstance(spin, QSpinBox) else float
+        self._lo = conv(self._lo)
+        spin.setRange(conv(lo), conv(hi))  # type: ignore[arg-type]
+        spin.setKeyboardTracking(False)  # emit on Enter / focus-out / arrows, not per key
+        spin.valueChanged.connect(self._emit)
+        return spin
+
+    def set_inherited(self, value: Any) -> None:  # docstring inherited
+        super().set_inherited(value)
+        if self.spec.nullable:
+            self.inner.setSpecialValueText(self._inherited)  # type: ignore[attr-defined]
+
+    def _get(self) -> Any:
+        v = self.inner.value()  # type: ignore[attr-defined]
+        if self.spec.nullable and v < self._lo:
+            return None
+        return v
+
+    def _set(self, value: Any) -> None:
+        spin = self.inner
+        spin.setValue(spin.minimum() if value is None else value)  # type: ignore[attr-defined]
+
+
+class IntEditor(_SpinEditor):
+    """``int`` in a spin box bounded by the field's ``ge``/``le``."""
+
+    def _make_spin(self) -> QSpinBox:
+        return QSpinBox()
+
+
+class FloatEditor(_SpinEditor):
+    """``float`` in a spin box bounded by the field's ``ge``/``le``."""
+
+    _limit = 1e12
+    _step = 0.1
+
+    def _make_spin(self) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setDecimals(int(self.spec.hint.get("decimals", 3)))
+        spin.setSingleStep(float(self.spec.hint.get("step", 0.1)))
+        return spin
+
+
+class StrEditor(ValueEditor):
+    """``str`` in a line edit; empty means ``None`` for a nullable field."""
+
+    def _make_inner(self) -> QWidget:
+        line = QLineEdit()
+        line.editingFinished.connect(self._on_line_finished)
+        self._last: Any = object()
+        return line
+
+    def _on_line_finished(self) -> None:
+        value = self._get()
+        if value != self._last or self._error:
+            self._last = value
+            self.valueChanged.emit(value)
+
+    def _convert(self, text: str) -> Any:
+        return text
+
+    def _get(self) -> Any:
+        text = self.inner.text()  # type: ignore[attr-defined]
+        if self.spec.nullable and not text.strip():
+            return None
+        return self._convert(text)
+
+    def _set(self, value: Any) -> None:
+        self._last = value
+        self.inner.setText("" if value is None else str(value))  # type: ignore[attr-defined]
+        self.inner.setPlaceholderText(self._inherited if self.spec.nullable else "")  # type: ignore[attr-defined]
+
+
+class PathEditor(StrEditor):
+    """``Path`` in a line edit plus a browse button (folder unless hint ``mode="file"``)."""
+
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+        super().__init__(spec, parent)
+        self.browse_button = QToolButton(self)
+        self.browse_button.setText("Browse…")
+        self.browse_button.setToolTip(f"Choose {spec.title.lower()}")
+        self.browse_button.clicked.connect(self._on_browse_clicked)
+        self._layout.addWidget(self.browse_button)
+
+    def _convert(self, text: str) -> Any:
+        return Path(text.strip())
+
+    def _on_browse_clicked(self) -> None:
+        start = self.inner.text() or str(Path.home())  # type: ignore[attr-defined]
+        if self.spec.hint.get("mode") == "file":
+            chosen, _ = QFileDialog.getOpenFileName(self, self.spec.title, start)
+        else:
+            chosen = QFileDialog.getExistingDirectory(self, self.spec.title, start)
+        if chosen:
+            self.inner.setText(chosen)  # type: ignore[attr-defined]
+            self._on_line_finished()
+
+
+_EditorClass = type[ValueEditor]
+
+
+class TypeMap:
+    """Type → editor-class table with magicgui's lookup order.
+
+    Parameters
+    ----------
+    registered
+        Initial ``{type: editor class}`` entries (checked before built-in types).
+    """
+
+    def __init__(self, registered: dict[type, _EditorClass] | None = None) -> None:
+        self._registered: dict[type, _EditorClass] = dict(registered or {})
+
+    def register_type(self, tp: type, editor: _EditorClass) -> None:
+        """Use ``editor`` for ``tp`` and its subclasses (overrides built-ins)."""
+        self._registered[tp] = editor
+
+    def copy(self) -> TypeMap:
+        """An independent copy that can be extended without touching this map."""
+        return TypeMap(self._registered)
+
+    def editor_class(self, spec: FieldSpec) -> _EditorClass:
+        """Pick the editor class for ``spec``.
+
+        Raises
+        ------
+        UnsupportedTypeError
+            When nothing matches; the message names the field and the type.
+        """
+        hint = spec.hint.get("widget")
+        if inspect.isclass(hint) and issubclass(hint, ValueEditor):
+            return hint
+        tp = spec.annotation
+        if inspect.isclass(tp):
+            for registered, editor in self._registered.items():
+                if issubclass(tp, registered):
+                    return editor
+        if spec.choices is not None:
+            return ComboEditor
+        simple: dict[Any, _EditorClass] = {bool: CheckEditor, int: IntEditor, float: FloatEditor, str: StrEditor}
+        if tp in simple:
+            return simple[tp]
+        if is_path_type(tp):
+            return PathEditor
+        if inspect.isclass(tp):
+            for base, editor in simple.items():
+                if issubclass(tp, base):
+                    return editor
+        raise UnsupportedTypeError(
+            f"Field {'.'.join(spec.path) or spec.name!r}: no editor for type {tp!r}."
+        )
+
+    def create(self, spec: FieldSpec, parent: QWidget | None = None) -> ValueEditor:
+        """Build the editor for ``spec`` (see :meth:`editor_class`)."""
+        return self.editor_class(spec)(spec, parent)
+
+
+#: The default type map; copy it and ``register_type`` to add editors.
+TYPE_MAP = TypeMap()

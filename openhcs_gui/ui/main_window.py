@@ -1,0 +1,305 @@
+"""The main window: napari in the centre, panels as docks, menus, status bar.
+
+This module only wires things together (STYLE rule 11): it creates the panels
+over one :class:`~openhcs_gui.ui.session.Session`, puts them in docks, builds
+the menus (:mod:`openhcs_gui.ui.menus`), remembers layout and recent files in
+``QSettings``, and turns engine errors into one clear message. File reads and
+writes go through the worker pool like every other engine call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from napari.qt import get_stylesheet
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+
+from openhcs_gui.ui import workers
+from openhcs_gui.ui.config_panel import ConfigPanel
+from openhcs_gui.ui.menus import build_menus
+from openhcs_gui.ui.outputs_panel import OutputsPanel
+from openhcs_gui.ui.pipeline_editor import PipelineEditor
+from openhcs_gui.ui.plate_panel import PlatePanel
+from openhcs_gui.ui.run_panel import RunPanel
+from openhcs_gui.ui.session import Session
+from openhcs_gui.ui.viewer import ViewerWidget
+
+__all__ = ["MainWindow"]
+
+MAX_RECENT = 10
+_STATE_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """OpenHCS main window.
+
+    Parameters
+    ----------
+    settings
+        Where layout and recent files are kept (tests pass a throw-away file);
+        default: the application's ``QSettings``.
+    parent
+        Usually ``None``.
+
+    Attributes
+    ----------
+    plate_opened
+        The ``PlateIndex`` after a plate was scanned and shown.
+    pipeline_loaded
+        The session's pipeline after a pipeline file was loaded into it.
+    run_finished
+        The ``RunResult`` of a finished (completed, failed or cancelled) run.
+    error_reported
+        ``(title, message)`` of every error shown to the user.
+    """
+
+    plate_opened = Signal(object)
+    pipeline_loaded = Signal(object)
+    run_finished = Signal(object)
+    error_reported = Signal(str, str)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("OpenHCS")
+        self.setObjectName("OpenHCSMainWindow")
+        self.setStyleSheet(get_stylesheet("dark"))  # napari's look for the whole window
+        self.settings = settings if settings is not None else QSettings()
+        self.session = Session()
+        self.viewer = ViewerWidget(self)
+        self.setCentralWidget(self.viewer)
+        self.plate_panel = PlatePanel(self.session, self)
+        self.config_panel = ConfigPanel(self.session, self)
+        self.pipeline_editor = PipelineEditor(self.session, self)
+        self.run_panel = RunPanel(self.session, self)
+        self.outputs_panel = OutputsPanel(self.session, self)
+        self.docks: dict[str, QDockWidget] = {}
+        self._add_docks()
+        self.menus = build_menus(self)
+        self._connect_panels()
+        self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O).")
+        self._restore_layout()
+
+    # -- construction --------------------------------------------------------------
+    def _dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(name, self)
+        dock.setObjectName(f"{name}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _add_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        plate = self._dock("Plate", self.plate_panel, left)
+        config = self._dock("Config", self.config_panel, left)
+        self.tabifyDockWidget(plate, config)
+        plate.raise_()
+        for name, dock in (("Layer controls", self.viewer.layer_controls_dock),
+                           ("Layers", self.viewer.layer_list_dock)):
+            dock.setObjectName(f"{name}Dock")
+            dock.setWindowTitle(name)
+            self.addDockWidget(left, dock)
+            self.docks[name] = dock
+        pipeline = self._dock("Pipeline", self.pipeline_editor, right)
+        outputs = self._dock("Outputs", self.outputs_panel, right)
+        self.splitDockWidget(pipeline, outputs, Qt.Orientation.Vertical)
+        self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
+        self.resizeDocks([plate, self.docks["Layer controls"], self.docks["Layers"]],
+                         [470, 250, 170], Qt.Orientation.Vertical)
+        self.resizeDocks([pipeline, outputs], [560, 330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Run"]], [190], Qt.Orientation.Vertical)
+
+    def _connect_panels(self) -> None:
+        self.plate_panel.open_requested.connect(self.menus.open_plate_dialog)
+        self.plate_panel.well_layers_ready.connect(self._on_plate_panel_layers_ready)
+        self.pipeline_editor.open_requested.connect(self.menus.open_pipeline_dialog)
+        self.pipeline_editor.save_requested.connect(self.menus.save_pipeline_dialog)
+        self.outputs_panel.layers_ready.connect(self._on_outputs_panel_layers_ready)
+        self.run_panel.run_finished.connect(self._on_run_panel_finished)
+        self.run_panel.run_failed.connect(lambda msg: self.report_error("Cannot run", msg))
+        for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
+            panel.message.connect(self.show_status)
+
+    # -- public API (menus, tests, smoke test) ---------------------------------------
+    def open_plate(self, path: str | Path) -> workers.Task:
+        """Scan the plate folder in a worker; ``plate_opened`` follows (or an error)."""
+        from openhcs_gui.plates import open_plate
+
+        self.show_status(f"Scanning {path}…")
+        return workers.submit(
+            open_plate, Path(path), name="open plate",
+            on_finished=lambda plate: self._on_plate_scanned(Path(path), plate),
+            on_failed=lambda e, _tb: self.report_error("Cannot open plate", f"{path}: {e}"),
+        )
+
+    def load_pipeline(self, path: str | Path) -> workers.Task:
+        """Read a pipeline file in a worker and put its steps in the editor."""
+        from openhcs_gui.pipeline import load_pipeline
+
+        return workers.submit(
+            load_pipeline, Path(path), name="load pipeline",
+            on_finished=lambda pipeline: self._on_pipeline_read(Path(path), pipeline),
+            on_failed=lambda e, _tb: self.report_error("Cannot open pipeline", str(e)),
+        )
+
+    def save_pipeline(self, path: str | Path) -> workers.Task | None:
+        """Write the pipeline file in a worker (plain JSON naming registered functions)."""
+        from openhcs_gui.pipeline import save_pipeline
+
+        pipeline, _cfg = self.session.snapshot()
+        return workers.submit(
+            save_pipeline, pipeline, Path(path), name="save pipeline",
+            on_finished=lambda _r: self._on_file_done("pipeline", Path(path), "Saved pipeline"),
+            on_failed=lambda e, _tb: self.report_error("Cannot save pipeline", str(e)),
+        )
+
+    def load_config(self, path: str | Path) -> workers.Task:
+        """Read and validate a config file in a worker, then update the form's model in place."""
+        from openhcs_gui.config import load_config
+
+        def _apply(cfg: Any) -> None:
+            self.session.cfg.update(cfg)
+            self._on_file_done("config", Path(path), "Loaded config")
+
+        return workers.submit(
+            load_config, Path(path), name="load config", on_finished=_apply,
+            on_failed=lambda e, _tb: self.report_error("Cannot open config", str(e)),
+        )
+
+    def save_config(self, path: str | Path) -> workers.Task:
+        """Write the current config as JSON in a worker."""
+        from openhcs_gui.config import save_config
+
+        return workers.submit(
+            save_config, self.session.cfg.model_copy(deep=True), Path(path), name="save config",
+            on_finished=lambda _r: self._on_file_done("config", Path(path), "Saved config"),
+            on_failed=lambda e, _tb: self.report_error("Cannot save config", str(e)),
+        )
+
+    def open_workspace(self, path: str | Path) -> workers.Task:
+        """Read a workspace's ``openhcs_metadata.json`` and list its outputs."""
+        from openhcs_gui.pipeline import open_workspace
+
+        def _apply(result: Any) -> None:
+            self.session.set_result(result)
+            self.docks["Outputs"].raise_()
+            self._on_file_done("workspace", Path(path), "Opened workspace")
+
+        return workers.submit(
+            open_workspace, Path(path), name="open workspace", on_finished=_apply,
+            on_failed=lambda e, _tb: self.report_error("Cannot open workspace", str(e)),
+        )
+
+    def start_run(self) -> bool:
+        """Start a run exactly as the Run button does (False if nothing to run)."""
+        return self.run_panel.start_run()
+
+    def cancel_run(self) -> None:
+        """Cancel the running pipeline, as the Cancel button does."""
+        self.run_panel.cancel_run()
+
+    def show_output(self, step_index: int, well: str, key: Any = None) -> workers.Task | None:
+        """Show a step's output for ``well`` (or one image) in the viewer."""
+        return self.outputs_panel.show_output(step_index, well, key)
+
+    def show_status(self, text: str, timeout_ms: int = 8000) -> None:
+        """One line in the status bar."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def report_error(self, title: str, message: str) -> None:
+        """Tell the user about a problem: status bar + one non-blocking message box."""
+        self.show_status(f"{title}: {message}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_reported.emit(title, message)
+
+    # -- handlers ----------------------------------------------------------------
+    def _on_plate_scanned(self, path: Path, plate: Any) -> None:
+        self.session.set_plate(plate)
+        self.add_recent("plate", path)
+        self.setWindowTitle(f"OpenHCS — {plate.name}")
+        self.docks["Plate"].raise_()
+        self.show_status(f"Opened {plate.name}: {len(plate.wells)} wells. Click a well to view it.")
+        if plate.wells:
+            self.plate_panel.show_well(plate.wells[0])
+        self.plate_opened.emit(plate)
+
+    def _on_plate_panel_layers_ready(self, well: str, layers: list[Any]) -> None:
+        self.viewer.show_layers(layers)
+        self.show_status(f"Showing raw images of {well}.")
+
+    def _on_outputs_panel_layers_ready(self, layers: list[Any]) -> None:
+        self.viewer.show_layers(layers)
+        if layers:
+            lazy = " (lazy, read from zarr as you browse)" if layers[0].metadata.get("lazy") else ""
+            self.show_status(f"Showing {', '.join(layer.name for layer in layers)}{lazy}.")
+
+    def _on_pipeline_read(self, path: Path, pipeline: Any) -> None:
+        self.session.replace_pipeline(pipeline)
+        if len(self.session.pipeline):
+            self.pipeline_editor.select_row(0)
+        self._on_file_done("pipeline", path, "Loaded pipeline")
+        self.pipeline_loaded.emit(self.session.pipeline)
+
+    def _on_file_done(self, kind: str, path: Path, verb: str) -> None:
+        self.add_recent(kind, path)
+        self.show_status(f"{verb} {path}")
+
+    def _on_run_panel_finished(self, result: Any) -> None:
+        self.docks["Outputs"].raise_()
+        self.show_status(f"Run {result.status.value}: double-click an output to view it.", 15000)
+        self.run_finished.emit(result)
+
+    # -- settings ------------------------------------------------------------------
+    def recent_files(self) -> list[tuple[str, str]]:
+        """``(kind, path)`` of recently used files, newest first."""
+        raw = self.settings.value("recent", [])
+        entries = [raw] if isinstance(raw, str) else list(raw or [])
+        return [tuple(e.split("|", 1)) for e in entries if "|" in e]  # type: ignore[misc]
+
+    def add_recent(self, kind: str, path: Path) -> None:
+        """Remember ``path`` (a plate, pipeline, config or workspace) in File → Recent."""
+        entry = f"{kind}|{Path(path).resolve()}"
+        entries = [f"{k}|{p}" for k, p in self.recent_files() if f"{k}|{p}" != entry]
+        self.settings.setValue("recent", [entry, *entries][:MAX_RECENT])
+        self.menus.rebuild_recent()
+
+    def open_recent(self, kind: str, path: str) -> None:
+        """Open a File → Recent entry with the action of its kind."""
+        openers: dict[str, Callable[[str], Any]] = {
+            "plate": self.open_plate, "pipeline": self.load_pipeline,
+            "config": self.load_config, "workspace": self.open_workspace,
+        }
+        openers[kind](path)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1600, 1000)
+        if state is not None:
+            self.restoreState(state, _STATE_VERSION)
+
+    def save_layout(self) -> None:
+        """Remember window geometry and dock layout for the next start."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(_STATE_VERSION))
+        self.settings.sync()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Save the layout, stop a running pipeline and release the viewer."""
+        self.save_layout()
+        if self.run_panel.running:
+            self.run_panel.cancel_run()
+        workers.wait_idle(timeout=60)
+        self.viewer.close_viewer()
+        super().closeEvent(event)

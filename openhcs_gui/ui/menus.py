@@ -1,0 +1,188 @@
+"""Menu bar, shortcuts and file dialogs of the main window.
+
+Every menu entry calls one public method of the main window, the same method
+a panel button or a test calls, so there is one code path per action. File
+dialogs are the only modal windows (STYLE rule 11).
+"""
+
+from __future__ import annotations
+
+import platform
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from openhcs_gui.ui import workers
+
+if TYPE_CHECKING:
+    from openhcs_gui.ui.main_window import MainWindow
+
+__all__ = ["Menus", "build_menus", "about_text"]
+
+_JSON = "Pipeline files (*.json);;All files (*)"
+_CONFIG = "Config files (*.json *.toml);;All files (*)"
+
+
+def about_text() -> str:
+    """Versions of the application and of the libraries users report bugs against."""
+    import napari
+    import numpy
+    import PySide6
+    import zarr
+    from PySide6.QtCore import qVersion
+
+    from openhcs_gui import __version__
+
+    return (
+        f"<h3>OpenHCS GUI {__version__}</h3>"
+        "<p>High-content-screening image processing: build a pipeline, run it on a plate, "
+        "and inspect every step's output — memory, disk or OME-Zarr — in napari.</p>"
+        f"<p>napari {napari.__version__}<br>zarr {zarr.__version__}<br>numpy {numpy.__version__}<br>"
+        f"Qt {qVersion()} (PySide6 {PySide6.__version__})<br>Python {platform.python_version()}</p>"
+    )
+
+
+class Menus:
+    """The window's actions and the dialogs behind them.
+
+    Parameters
+    ----------
+    window
+        The main window whose public methods the actions call.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.actions: dict[str, QAction] = {}
+        bar = window.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._add(file_menu, "open_plate", "Open &plate…", self.open_plate_dialog, QKeySequence.StandardKey.Open)
+        self._add(file_menu, "open_demo", "Open &demo plate", self.open_demo_plate)
+        self._add(file_menu, "open_workspace", "Open &workspace…", self.open_workspace_dialog, "Ctrl+Shift+O")
+        file_menu.addSeparator()
+        self._add(file_menu, "open_pipeline", "Open p&ipeline…", self.open_pipeline_dialog, "Ctrl+Shift+P")
+        self._add(file_menu, "save_pipeline", "&Save pipeline…", self.save_pipeline_dialog, QKeySequence.StandardKey.Save)
+        self._add(file_menu, "demo_pipeline", "Load demo pipeline", self.load_demo_pipeline)
+        file_menu.addSeparator()
+        self._add(file_menu, "open_config", "Open &config…", self.open_config_dialog)
+        self._add(file_menu, "save_config", "Save config…", self.save_config_dialog)
+        file_menu.addSeparator()
+        self.recent_menu = file_menu.addMenu("&Recent")
+        file_menu.addSeparator()
+        self._add(file_menu, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
+        run_menu = bar.addMenu("&Run")
+        self._add(run_menu, "run", "&Run pipeline", window.start_run, "F5")
+        self._add(run_menu, "cancel", "&Cancel run", window.cancel_run, "Shift+F5")
+        view_menu = bar.addMenu("&View")
+        for name, dock in window.docks.items():
+            action = dock.toggleViewAction()
+            action.setText(name)
+            view_menu.addAction(action)
+            self.actions[f"view_{name}"] = action
+        help_menu = bar.addMenu("&Help")
+        self._add(help_menu, "about", "&About OpenHCS", self.show_about)
+        self.rebuild_recent()
+
+    def _add(self, menu: QMenu, key: str, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.actions[key] = action
+        return action
+
+    def rebuild_recent(self) -> None:
+        """Refill File → Recent from the settings."""
+        self.recent_menu.clear()
+        entries = self.window.recent_files()
+        for kind, path in entries:
+            action = self.recent_menu.addAction(f"{Path(path).name}  ({kind})")
+            action.setToolTip(path)
+            action.triggered.connect(partial(self.window.open_recent, kind, path))
+        self.recent_menu.setEnabled(bool(entries))
+
+    # -- dialogs -------------------------------------------------------------------
+    def _start_dir(self) -> str:
+        recent = self.window.recent_files()
+        return str(Path(recent[0][1]).parent) if recent else str(Path.home())
+
+    def open_plate_dialog(self) -> None:
+        """Pick a plate folder (or ``.zarr`` store) and open it."""
+        path = QFileDialog.getExistingDirectory(self.window, "Open plate folder", self._start_dir())
+        if path:
+            self.window.open_plate(path)
+
+    def open_workspace_dialog(self) -> None:
+        """Pick a ``<plate>_workspace`` folder and list its outputs."""
+        path = QFileDialog.getExistingDirectory(self.window, "Open workspace folder", self._start_dir())
+        if path:
+            self.window.open_workspace(path)
+
+    def open_pipeline_dialog(self) -> None:
+        """Pick a pipeline JSON file and load it into the editor."""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open pipeline", self._start_dir(), _JSON)
+        if path:
+            self.window.load_pipeline(path)
+
+    def save_pipeline_dialog(self) -> None:
+        """Choose where to save the pipeline JSON."""
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save pipeline", self._start_dir(), _JSON)
+        if path:
+            self.window.save_pipeline(path if path.endswith(".json") else f"{path}.json")
+
+    def open_config_dialog(self) -> None:
+        """Pick a config file (JSON or TOML) and load it into the form."""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open config", self._start_dir(), _CONFIG)
+        if path:
+            self.window.load_config(path)
+
+    def save_config_dialog(self) -> None:
+        """Choose where to save the config JSON."""
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save config", self._start_dir(), _CONFIG)
+        if path:
+            self.window.save_config(path if Path(path).suffix else f"{path}.json")
+
+    def open_demo_plate(self) -> workers.Task:
+        """Write the synthetic demo plate (once) into the app data folder and open it."""
+        from openhcs_gui.plates import make_demo_plate
+
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        target = Path(base or Path.home() / ".openhcs") / "demo_plate"
+        self.window.show_status(f"Preparing the demo plate in {target}…")
+
+        def _make() -> Path:
+            if (target / "ground_truth.csv").is_file():  # written before: reuse it
+                return target
+            return make_demo_plate(target)
+
+        return workers.submit(
+            _make, name="demo plate",
+            on_finished=self.window.open_plate,
+            on_failed=lambda e, _tb: self.window.report_error("Cannot create the demo plate", str(e)),
+        )
+
+    def load_demo_pipeline(self) -> workers.Task:
+        """Load the pipeline shipped with the application."""
+        from openhcs_gui.pipeline import demo_pipeline_path
+
+        return self.window.load_pipeline(demo_pipeline_path())
+
+    def show_about(self) -> None:
+        """Versions of OpenHCS, napari, zarr, numpy and Qt (non-blocking box)."""
+        box = QMessageBox(self.window)
+        box.setWindowTitle("About OpenHCS")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+
+def build_menus(window: MainWindow) -> Menus:
+    """Create the menu bar of ``window`` (after its docks exist)."""
+    return Menus(window)

@@ -1,0 +1,338 @@
+"""The Pipeline dock: function library, step list with planned outputs, step form.
+
+The step list is :class:`~openhcs_gui.ui.list_model.EventedListModel` over the
+session's ``Pipeline``; add / remove / move / duplicate are ``Pipeline`` list
+calls, and the view follows the list's events. The *Output* column is the
+engine planner's answer (``pipeline.plan(plate, cfg)``), recomputed whenever a
+step or the config changes — the GUI never guesses where data will go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from openhcs_gui.errors import OpenHCSError
+from openhcs_gui.functions import list_functions
+from openhcs_gui.pipeline import FunctionStep
+from openhcs_gui.ui.binding import listen
+from openhcs_gui.ui.list_model import Column, EventedListModel
+from openhcs_gui.ui.session import Session, copy_step
+from openhcs_gui.ui.step_form import StepFormWidget, make_step
+
+__all__ = ["PipelineEditor", "output_text"]
+
+
+def output_text(step_plan: Any, workspace: str) -> str:
+    """Short description of where a planned step output goes (the *Output* column)."""
+    backend = step_plan.backend.value
+    if backend == "memory":
+        return "memory (kept)" if step_plan.drop_after is None else "memory (temporary)"
+    rel = step_plan.image_dir[len(workspace):].lstrip("/")
+    return f"{backend}: {rel}"
+
+
+def _connect_tree(owner: QWidget, model: BaseModel, callback: Any) -> None:
+    """Connect ``callback`` to the events of ``model`` and every nested model."""
+    events = getattr(model, "events", None)
+    if events is not None:
+        listen(owner, events, callback)
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            _connect_tree(owner, value, callback)
+
+
+class PipelineEditor(QWidget):
+    """Build and edit the session's pipeline.
+
+    Parameters
+    ----------
+    session
+        Supplies the pipeline (edited in place), the config and the plate the
+        planner column uses.
+    parent
+        Owning widget.
+
+    Attributes
+    ----------
+    open_requested, save_requested
+        The Open… / Save… buttons; the main window runs the file dialog.
+    message
+        A user-facing problem to show in the status bar.
+    """
+
+    open_requested = Signal()
+    save_requested = Signal()
+    message = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.plan: Any = None
+        self.plan_error = ""
+        self.step_form: StepFormWidget | None = None
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search functions…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search_changed)
+        self.library = QListWidget(self)
+        self.library.setMaximumHeight(96)
+        for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
+            item = QListWidgetItem(f"{reg.name}   ({reg.category})", self.library)
+            item.setData(Qt.ItemDataRole.UserRole, reg.name)
+            item.setToolTip(reg.doc)
+        self.library.itemDoubleClicked.connect(self._on_library_double_clicked)
+        self.add_button = QPushButton("Add step", self)
+        self.add_button.clicked.connect(self._on_add_clicked)
+
+        self.model = EventedListModel(
+            session.pipeline,
+            [
+                Column("Step", lambda _r, s: s.name),
+                Column("Function", self._function_text),
+                Column("Output", self._output_text, self._output_tooltip),
+            ],
+            self,
+        )
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.table.setDragEnabled(True)
+        self.table.setAcceptDrops(True)
+        self.table.setDropIndicatorShown(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_row_changed)
+
+        self.buttons: dict[str, QPushButton] = {}
+        row_buttons = QHBoxLayout()
+        for key, text, tip, slot in (
+            ("up", "▲", "Move the step up", self._on_up_clicked),
+            ("down", "▼", "Move the step down", self._on_down_clicked),
+            ("duplicate", "Duplicate", "Copy the step below itself", self._on_duplicate_clicked),
+            ("remove", "Remove", "Remove the step", self._on_remove_clicked),
+            ("open", "Open…", "Open a pipeline file", self.open_requested.emit),
+            ("save", "Save…", "Save the pipeline to a file", self.save_requested.emit),
+        ):
+            button = QPushButton(text, self)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            row_buttons.addWidget(button)
+            self.buttons[key] = button
+        self.plan_label = QLabel(self)
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setStyleSheet("color: #9aa0a6;")
+
+        self.form_area = QScrollArea(self)
+        self.form_area.setWidgetResizable(True)
+        self._show_form(None)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.search, 1)
+        add_row.addWidget(self.add_button)
+        top_layout.addLayout(add_row)
+        top_layout.addWidget(self.library)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addLayout(row_buttons)
+        top_layout.addWidget(self.plan_label)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(top)
+        splitter.addWidget(self.form_area)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+
+        pipeline = session.pipeline
+        for signal in (pipeline.events.inserted, pipeline.events.removed, pipeline.events.moved,
+                       pipeline.events.changed, pipeline.events.child_event):
+            listen(self, signal, self._on_pipeline_event)
+        _connect_tree(self, session.cfg, self._on_pipeline_event)
+        session.plate_changed.connect(self._on_pipeline_event)
+        self.refresh_plan()
+
+    # -- planner ---------------------------------------------------------------
+    def refresh_plan(self) -> None:
+        """Ask the engine's planner where each step's output goes and redraw the column."""
+        session = self._session
+        plate = session.plate if session.plate is not None else Path("plate")
+        try:
+            self.plan = session.pipeline.plan(plate, session.cfg) if len(session.pipeline) else None
+            self.plan_error = ""
+        except (OpenHCSError, ValueError, KeyError) as e:
+            self.plan, self.plan_error = None, str(e)
+        if self.plan_error:
+            self.plan_label.setText(f"Cannot plan: {self.plan_error}")
+        elif self.plan is None:
+            self.plan_label.setText("Add steps from the function library above.")
+        else:
+            where = self.plan.workspace if session.plate is not None else "<plate>_workspace"
+            warn = "".join(f"\n⚠ {w}" for w in self.plan.warnings)
+            self.plan_label.setText(f"Results go to {where}{warn}")
+        self.model.refresh()
+        if self.step_form is not None:
+            self.step_form.refresh_inherited()
+
+    def _step_plan(self, row: int) -> Any:
+        if self.plan is None or row >= len(self.plan.steps):
+            return None
+        return self.plan.steps[row]
+
+    def _output_text(self, row: int, _step: FunctionStep) -> str:
+        sp = self._step_plan(row)
+        return "?" if sp is None else output_text(sp, self.plan.workspace)
+
+    def _output_tooltip(self, row: int, _step: FunctionStep) -> str:
+        sp = self._step_plan(row)
+        if sp is None:
+            return self.plan_error
+        return f"{sp.backend.value} ({sp.rule})\n{sp.image_dir}"
+
+    def _function_text(self, row: int, step: FunctionStep) -> str:
+        sp = self._step_plan(row)
+        return sp.function if sp is not None else str(getattr(step.func, "__name__", "chain"))
+
+    def _inherited_backend(self) -> Any:
+        sp = self._step_plan(self.current_row())
+        return sp.backend if sp is not None else None
+
+    # -- selection and form ----------------------------------------------------
+    def current_row(self) -> int:
+        """Index of the selected step, or -1."""
+        index = self.table.selectionModel().currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def select_row(self, row: int) -> None:
+        """Select step ``row`` (and show its form)."""
+        if 0 <= row < len(self._session.pipeline):
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def _show_form(self, step: FunctionStep | None) -> None:
+        if step is None:
+            self.step_form = None
+            placeholder = QLabel("Select a step to edit its parameters.", self)
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.form_area.setWidget(placeholder)
+            return
+        self.step_form = StepFormWidget(step, self._inherited_backend, self)
+        self.step_form.function_changed.connect(self._on_step_form_function_changed)
+        self.step_form.message.connect(self.message)
+        self.form_area.setWidget(self.step_form)
+
+    def _on_table_row_changed(self, current: Any, _previous: Any) -> None:
+        row = current.row() if current.isValid() else -1
+        pipeline = self._session.pipeline
+        step = pipeline[row] if 0 <= row < len(pipeline) else None
+        if self.step_form is None or step is not self.step_form.step:
+            self._show_form(step)
+
+    def _on_pipeline_event(self, *_: Any) -> None:
+        self.refresh_plan()
+        row = self.current_row()
+        pipeline = self._session.pipeline
+        step = pipeline[row] if 0 <= row < len(pipeline) else None
+        if self.step_form is not None and step is not self.step_form.step:
+            self._show_form(step)
+
+    # -- actions ---------------------------------------------------------------
+    def add_function(self, function_name: str) -> FunctionStep | None:
+        """Append a step for a registered function and select it."""
+        try:
+            step = make_step(function_name)
+        except (OpenHCSError, ValueError) as e:
+            self.message.emit(str(e))
+            return None
+        self._session.pipeline.append(step)
+        self.select_row(len(self._session.pipeline) - 1)
+        return step
+
+    def _on_search_changed(self, text: str) -> None:
+        needle = text.strip().lower()
+        first_visible = None
+        for i in range(self.library.count()):
+            item = self.library.item(i)
+            hidden = bool(needle) and needle not in f"{item.text()} {item.toolTip()}".lower()
+            item.setHidden(hidden)
+            if not hidden and first_visible is None:
+                first_visible = item
+        if first_visible is not None:
+            self.library.setCurrentItem(first_visible)
+
+    def _on_library_double_clicked(self, item: QListWidgetItem) -> None:
+        self.add_function(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_add_clicked(self) -> None:
+        item = self.library.currentItem()
+        if item is None or item.isHidden():
+            self.message.emit("Pick a function in the library list first.")
+            return
+        self.add_function(item.data(Qt.ItemDataRole.UserRole))
+
+    def _move(self, delta: int) -> None:
+        row = self.current_row()
+        target = row + delta
+        if row < 0 or not 0 <= target < len(self._session.pipeline):
+            return
+        self._session.pipeline.move(row, target + 1 if delta > 0 else target)
+        self.select_row(target)
+
+    def _on_up_clicked(self) -> None:
+        self._move(-1)
+
+    def _on_down_clicked(self) -> None:
+        self._move(1)
+
+    def _on_duplicate_clicked(self) -> None:
+        row = self.current_row()
+        if row < 0:
+            return
+        copy = copy_step(self._session.pipeline[row])
+        copy.name = f"{copy.name}_copy"
+        self._session.pipeline.insert(row + 1, copy)
+        self.select_row(row + 1)
+
+    def _on_remove_clicked(self) -> None:
+        row = self.current_row()
+        if row < 0:
+            return
+        del self._session.pipeline[row]
+        self.select_row(min(row, len(self._session.pipeline) - 1))
+
+    def _on_step_form_function_changed(self, old: FunctionStep, new: FunctionStep) -> None:
+        pipeline = self._session.pipeline
+        row = pipeline.index(old)
+        pipeline[row] = new
+        self.select_row(row)

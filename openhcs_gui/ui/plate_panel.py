@@ -1,0 +1,270 @@
+"""The Plate dock: plate summary, well grid, raw images of a well, result heatmap.
+
+Scanning a plate and reading a well's images are engine calls run on the
+worker pool (:mod:`openhcs_gui.ui.workers`); the panel only shows what comes
+back. After a run, any numeric column of any result table can colour the grid
+(mean per well) — a plate heatmap that makes an edge effect or a dose series
+visible at a glance.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from openhcs_gui.constants import Backend
+from openhcs_gui.ui import workers
+from openhcs_gui.ui.session import Session
+from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
+from openhcs_gui.ui.well_grid import WellGridModel, viridis
+
+__all__ = ["PlatePanel", "load_well_layers", "heatmap_sources", "well_means"]
+
+
+def load_well_layers(plate: Any, well: str) -> list[LayerSpec]:
+    """Read every raw image of ``well``: one layer per channel, sites × z stacked.
+
+    Runs in a worker thread. Each layer's array is ``(site, z, y, x)`` with
+    length-1 axes dropped, so napari shows sliders only where there is something
+    to scroll through.
+    """
+    from openhcs_gui.vfs import FileManager
+
+    fm = FileManager()
+    try:
+        layers = []
+        for pos, channel in enumerate(plate.channels):
+            planes = [
+                [np.asarray(fm.load(plate.images[k], plate.backend)) for k in plate.keys(well=well, site=s, channel=channel)]
+                for s in plate.sites
+                if plate.keys(well=well, site=s, channel=channel)
+            ]
+            if not planes:
+                continue
+            data = np.stack([np.stack(p) for p in planes])  # (site, z, y, x)
+            sizes = {"site": data.shape[0], "z": data.shape[1]}
+            data = np.squeeze(data, axis=tuple(i for i, n in enumerate(data.shape[:2]) if n == 1))
+            name = plate.channel_names.get(channel) or f"channel {channel}"
+            layers.append(
+                LayerSpec(
+                    name=f"{well} {name}",
+                    data=data,
+                    contrast=contrast_limits(data),
+                    colormap=channel_colormap(pos, len(plate.channels)),
+                    metadata={"source": "plate", "well": well, "channel": channel},
+                    axis_labels=stack_axis_labels(sizes),
+                )
+            )
+        return layers
+    finally:
+        fm.close()
+
+
+def heatmap_sources(result: Any) -> list[tuple[str, int, str, str]]:
+    """``(label, step index, table, column)`` for every numeric column of every table."""
+    sources = []
+    for step in getattr(result, "steps", []):
+        for table in step.tables:
+            try:
+                rows = result.get_table(step.index, table)
+            except (OSError, KeyError, ValueError):
+                continue
+            if not rows:
+                continue
+            skip = {"well", "site", "channel", "z", "index"}
+            for column, value in rows[0].items():
+                if column not in skip and isinstance(value, int | float) and not isinstance(value, bool):
+                    sources.append((f"{step.name}: {table}.{column}", step.index, table, column))
+    return sources
+
+
+def well_means(result: Any, step: int, table: str, column: str) -> dict[str, float]:
+    """Mean of ``column`` per well over the rows of ``table`` (a heatmap layer)."""
+    sums: dict[str, list[float]] = {}
+    for row in result.get_table(step, table):
+        value = row.get(column)
+        if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
+            sums.setdefault(str(row.get("well")), []).append(float(value))
+    return {w: sum(v) / len(v) for w, v in sums.items()}
+
+
+class PlatePanel(QWidget):
+    """Open a plate, see its wells, click one to view it, colour wells by a result.
+
+    Parameters
+    ----------
+    session
+        Holds the open plate and the last run result.
+    parent
+        Owning widget.
+
+    Attributes
+    ----------
+    open_requested
+        The "Open plate…" button; the main window runs the folder dialog.
+    well_layers_ready
+        ``(well, [LayerSpec])`` once a clicked well's images are read.
+    message
+        A user-facing problem for the status bar.
+    """
+
+    open_requested = Signal()
+    well_layers_ready = Signal(str, list)
+    message = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._sources: list[tuple[str, int, str, str]] = []
+        self.open_button = QPushButton("Open plate…", self)
+        self.open_button.clicked.connect(self.open_requested)
+        self.info = QLabel("No plate open. Use “Open plate…” or File → Open plate (Ctrl+O).", self)
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.grid_model = WellGridModel(self)
+        self.grid = QTableView(self)
+        self.grid.setModel(self.grid_model)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for header in (self.grid.horizontalHeader(), self.grid.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            header.setMinimumSectionSize(34)
+        self.grid.clicked.connect(self._on_grid_clicked)
+        self.heatmap_combo = QComboBox(self)
+        self.heatmap_combo.addItem("(no result yet)")
+        self.heatmap_combo.setEnabled(False)
+        self.heatmap_combo.currentIndexChanged.connect(self._on_heatmap_combo_changed)
+        self.legend = QLabel(self)
+        heat_row = QHBoxLayout()
+        heat_row.addWidget(QLabel("Colour wells by", self))
+        heat_row.addWidget(self.heatmap_combo, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.info)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(heat_row)
+        layout.addWidget(self.legend)
+        session.plate_changed.connect(self._on_session_plate_changed)
+        session.result_changed.connect(self._on_session_result_changed)
+
+    # -- plate -----------------------------------------------------------------
+    def _on_session_plate_changed(self, plate: Any) -> None:
+        if plate is None:
+            self.grid_model.set_wells([])
+            self.info.setText("No plate open.")
+            return
+        self.grid_model.set_wells(list(plate.wells))
+        names = ", ".join(
+            plate.channel_names.get(c) or f"channel {c}" for c in plate.channels
+        )
+        backend = "OME-Zarr" if plate.backend is Backend.ZARR else "files"
+        text = (
+            f"<b>{plate.name}</b> — {plate.format} ({backend})<br>"
+            f"{len(plate.wells)} wells × {len(plate.sites)} sites × {len(plate.channels)} channels"
+            f" × {len(plate.z_planes)} z · {plate.shape[1]}×{plate.shape[0]} px {plate.dtype}<br>"
+            f"Channels: {names}"
+        )
+        if plate.warnings:
+            text += f"<br><span style='color:#d08000'>⚠ {len(plate.warnings)} warning(s): {plate.warnings[0]}</span>"
+        self.info.setText(text)
+        self.info.setToolTip("\n".join(plate.warnings))
+
+    def _on_grid_clicked(self, index: Any) -> None:
+        well = self.grid_model.well_at(index)
+        if well is not None:
+            self.show_well(well)
+
+    def show_well(self, well: str) -> workers.Task | None:
+        """Read ``well``'s raw images in a worker; ``well_layers_ready`` follows."""
+        plate = self._session.plate
+        if plate is None or well not in plate.wells:
+            return None
+        self.grid.setCurrentIndex(self.grid_model.index_of(well))
+        self.message.emit(f"Loading {well}…")
+        return workers.submit(
+            load_well_layers,
+            plate,
+            well,
+            name=f"load {well}",
+            on_finished=lambda layers: self.well_layers_ready.emit(well, layers),
+            on_failed=lambda e, _tb: self.message.emit(f"Cannot read well {well}: {e}"),
+        )
+
+    # -- heatmap ---------------------------------------------------------------
+    def _on_session_result_changed(self, result: Any) -> None:
+        self._sources = []
+        self.heatmap_combo.blockSignals(True)
+        self.heatmap_combo.clear()
+        self.heatmap_combo.addItem("(loading measurements…)" if result is not None else "(no result yet)")
+        self.heatmap_combo.setEnabled(False)
+        self.heatmap_combo.blockSignals(False)
+        self.grid_model.set_values({})
+        self.legend.clear()
+        if result is not None:
+            workers.submit(
+                heatmap_sources,
+                result,
+                name="heatmap sources",
+                on_finished=self._on_sources_loaded,
+                on_failed=lambda e, _tb: self.message.emit(f"Cannot read result tables: {e}"),
+            )
+
+    def _on_sources_loaded(self, sources: list[tuple[str, int, str, str]]) -> None:
+        self._sources = sources
+        self.heatmap_combo.blockSignals(True)
+        self.heatmap_combo.clear()
+        self.heatmap_combo.addItem("(none)" if sources else "(no measurements in this run)")
+        for label, *_ in sources:
+            self.heatmap_combo.addItem(label)
+        self.heatmap_combo.setEnabled(bool(sources))
+        self.heatmap_combo.blockSignals(False)
+
+    def colour_by(self, label: str) -> workers.Task | None:
+        """Colour the grid by the measurement named ``label`` (as in the combo)."""
+        self.heatmap_combo.setCurrentText(label)
+        return self._heatmap_task
+
+    _heatmap_task: workers.Task | None = None
+
+    def _on_heatmap_combo_changed(self, position: int) -> None:
+        result = self._session.result
+        if position <= 0 or result is None or position > len(self._sources):
+            self.grid_model.set_values({})
+            self.legend.clear()
+            self._heatmap_task = None
+            return
+        label, step, table, column = self._sources[position - 1]
+        self._heatmap_task = workers.submit(
+            well_means,
+            result,
+            step,
+            table,
+            column,
+            name="heatmap",
+            on_finished=lambda values: self._on_heatmap_loaded(label, values),
+            on_failed=lambda e, _tb: self.message.emit(f"Cannot colour by {label}: {e}"),
+        )
+
+    def _on_heatmap_loaded(self, label: str, values: dict[str, float]) -> None:
+        self.grid_model.set_values(values, label)
+        lo, hi = self.grid_model.value_range
+        low, high = viridis(0).name(), viridis(1).name()
+        self.legend.setText(
+            f"<span style='background:{low};color:white'>&nbsp;{lo:.3g}&nbsp;</span> → "
+            f"<span style='background:{high}'>&nbsp;{hi:.3g}&nbsp;</span>  mean per well"
+        )
