@@ -34,6 +34,58 @@ __all__ = ["MemoryBackend"]
 _MISSING = object()
 
 
+def _parents(key: str) -> list[str]:
+    parts = key.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+class _KeyStore(dict[str, Any]):
+    """The key -> object dict plus a count of keys under each directory prefix.
+
+    The count makes ``is_dir`` and the file/folder clash check on ``save``
+    O(depth) instead of a scan over every key. It is derived from the keys only
+    (directories are never stored), and kept right by every mutation path.
+    """
+
+    def __init__(self, items: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.dirs: dict[str, int] = {}
+        for key, value in (items or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self:
+            for parent in _parents(key):
+                self.dirs[parent] = self.dirs.get(parent, 0) + 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        for parent in _parents(key):
+            left = self.dirs[parent] - 1
+            if left:
+                self.dirs[parent] = left
+            else:
+                del self.dirs[parent]
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:  # type: ignore[override]
+        if key not in self:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = self[key]
+        del self[key]
+        return value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        super().clear()
+        self.dirs.clear()
+
+
 def _read_only_view(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         view = value.view()
@@ -76,7 +128,7 @@ class MemoryBackend(StorageBackend):
 
     def __init__(self, *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
-        self._data: dict[str, Any] = {}
+        self._data = _KeyStore()
         self._lock = threading.RLock()
 
     # ----------------------------------------------------------- primitives
@@ -120,9 +172,19 @@ class MemoryBackend(StorageBackend):
             raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
         keys = [normalize_path(p) for p in paths]
         with self._lock:
-            for key in keys:
-                self._check_target(key, overwrite)
-            self._data.update(zip(keys, datas, strict=True))
+            replaced: list[tuple[str, Any]] = []
+            try:
+                for key, data in zip(keys, datas, strict=True):
+                    self._check_target(key, overwrite)
+                    replaced.append((key, self._data.get(key, _MISSING)))
+                    self._data[key] = data
+            except BaseException:
+                for key, old in reversed(replaced):  # roll back: all or nothing
+                    if old is _MISSING:
+                        del self._data[key]
+                    else:
+                        self._data[key] = old
+                raise
 
     def load_batch(self, paths: Sequence[PathLike], /) -> list[Any]:
         """Load several objects (read-only views) under one lock acquisition."""
@@ -145,9 +207,8 @@ class MemoryBackend(StorageBackend):
         key = normalize_path(path)
         if not key:
             return True
-        prefix = key + "/"
         with self._lock:
-            return any(k.startswith(prefix) for k in self._data)
+            return key in self._data.dirs
 
     def list_dir(self, path: PathLike, /) -> list[str]:
         """Sorted names of the direct children (files and sub-folders) of ``path``.
@@ -161,7 +222,7 @@ class MemoryBackend(StorageBackend):
         prefix = f"{key}/" if key else ""
         with self._lock:
             names = {k[len(prefix):].split("/", 1)[0] for k in self._data if k.startswith(prefix)}
-        if key and not names:
+        if key and key not in self._data.dirs:
             raise PathNotFoundError(f"{self._where(key)} is not a directory.")
         return sorted(names)
 
@@ -224,15 +285,12 @@ class MemoryBackend(StorageBackend):
             if not overwrite:
                 raise PathExistsError(f"Cannot save to {self._where(key)}: it already exists.")
             return
-        parts = key.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
+        for parent in _parents(key):
             if parent in self._data:
                 raise NotWritableError(
                     f"Cannot save {self._where(key)}: its parent '{parent}' is a file, not a folder."
                 )
-        prefix = key + "/"
-        if any(k.startswith(prefix) for k in self._data):
+        if key in self._data.dirs:
             raise PathExistsError(f"Cannot save to {self._where(key)}: it is a directory.")
 
     # ------------------------------------------------- data-like behaviour
@@ -260,5 +318,5 @@ class MemoryBackend(StorageBackend):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.read_only = state["read_only"]
-        self._data = state["_data"]
+        self._data = _KeyStore(state["_data"])
         self._lock = threading.RLock()

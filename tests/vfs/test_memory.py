@@ -14,7 +14,7 @@ from contract import (
     make_image,
 )
 
-from openhcs_gui.errors import PathExistsError
+from openhcs_gui.errors import NotWritableError, PathExistsError
 from openhcs_gui.vfs.memory import MemoryBackend
 
 
@@ -135,3 +135,23 @@ def test_eight_threads_save_load_delete(mem: MemoryBackend) -> None:
     assert not errors, errors[0]
     assert len(mem.list_prefix("")) == n_threads * per_thread // 2
     assert mem.nbytes == n_threads * per_thread // 2 * 4 * 4 * 2
+
+
+def test_save_batch_is_all_or_nothing(mem: MemoryBackend) -> None:
+    old = np.zeros(2)
+    mem.save(old, "b/a.npy")
+    with pytest.raises(NotWritableError, match="a.npy/x"):  # the 3rd clashes with the 2nd
+        mem.save_batch([np.ones(2), np.ones(2), np.ones(2)], ["b/new.npy", "b/a.npy", "b/a.npy/x"])
+    assert mem.list_prefix("") == ["b/a.npy"]
+    assert_same_array(mem.load("b/a.npy"), old)
+    assert not mem.is_dir("b/a.npy")  # the directory index was rolled back too
+
+
+def test_directory_index_follows_raw_and_api_writes(mem: MemoryBackend) -> None:
+    mem._data["x/y/z.tif"] = np.ones(1)  # raw, like the contract's put_raw
+    mem.save(np.ones(1), "x/w.tif")
+    assert mem.is_dir("x") and mem.is_dir("x/y") and not mem.is_dir("x/y/z.tif")
+    mem.delete("x/y/z.tif")
+    assert not mem.is_dir("x/y") and mem.is_dir("x")
+    mem.drop("x")
+    assert not mem.is_dir("x") and mem._data.dirs == {}
