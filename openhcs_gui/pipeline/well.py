@@ -161,7 +161,10 @@ def _load_inputs(unit: WorkUnit, fm: Any) -> dict[ImageKey, np.ndarray]:
         except Exception as e:
             raise PipelineError(f"Cannot read input image {path}: {e}") from e
         if images[key].ndim != 2:
-            raise PipelineError(f"Input image {path} has shape {images[key].shape}; expected a 2-D image.")
+            raise PipelineError(
+                f"Cannot read input image {path}: got shape {images[key].shape}, not a 2-D image "
+                "(corrupt or truncated file?)."
+            )
     return images
 
 
