@@ -65,7 +65,7 @@ def _write_npy(fh: IO[bytes], data: Any) -> None:
 
 
 def _read_npy(path: str) -> np.ndarray:
-    return np.load(path, allow_pickle=False)
+    return np.asarray(np.load(path, allow_pickle=False))
 
 
 def _table_rows(data: Any) -> tuple[list[str], list[Mapping[str, Any]]]:
@@ -280,7 +280,8 @@ class DiskBackend(StorageBackend):
         keys = [normalize_path(p) for p in paths]
         for key in keys:
             self._format(key)
-        self._parallel(lambda pair: self.save(pair[0], pair[1], overwrite=overwrite), list(zip(datas, keys, strict=True)))
+        pairs = list(zip(datas, keys, strict=True))
+        self._parallel(lambda pair: self.save(pair[0], pair[1], overwrite=overwrite), pairs)
 
     def load_batch(self, paths: Sequence[PathLike], /) -> list[Any]:
         """Read several files in parallel, in order."""
@@ -357,7 +358,11 @@ class DiskBackend(StorageBackend):
 
     def _copy_file(self, src: str, dst: str) -> None:
         source = self._full(src)
-        self._atomic_write(dst, lambda tmp: shutil.copyfile(source, tmp))
+
+        def produce(tmp: str) -> None:
+            shutil.copyfile(source, tmp)  # sendfile fast path, then renamed into place
+
+        self._atomic_write(dst, produce)
 
     def move(self, src: PathLike, dst: PathLike, /, *, overwrite: bool = False) -> None:
         """Rename within the disk when the target is free; else copy + delete."""

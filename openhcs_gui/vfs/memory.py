@@ -68,7 +68,7 @@ class _KeyStore(dict[str, Any]):
             else:
                 del self.dirs[parent]
 
-    def pop(self, key: str, default: Any = _MISSING) -> Any:  # type: ignore[override]
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
         if key not in self:
             if default is _MISSING:
                 raise KeyError(key)
@@ -102,8 +102,8 @@ def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+        x, y = np.asarray(a), np.asarray(b)
+        return bool(x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes())
     if hasattr(a, "equals"):  # pandas objects: == is element-wise
         return bool(a.equals(b))
     return bool(a == b)
