@@ -29,7 +29,6 @@ def segment_image(image: np.ndarray, smooth_sigma: float, min_size: int) -> tupl
     """
     from skimage.filters import threshold_otsu
     from skimage.measure import label
-    from skimage.morphology import remove_small_objects
 
     smooth = image.astype(np.float32)
     if smooth_sigma > 0:
@@ -38,16 +37,12 @@ def segment_image(image: np.ndarray, smooth_sigma: float, min_size: int) -> tupl
         return np.zeros(image.shape, dtype=np.int32), float("nan")
     threshold = float(threshold_otsu(smooth))
     labels = label(smooth > threshold, connectivity=2)
-    if min_size > 1:
-        labels = remove_small_objects(labels, max_size=min_size - 1)
-        labels, _, _ = _relabel(labels)
+    if min_size > 1 and labels.max() > 0:
+        # Drop small objects and renumber the rest 1..k in one lookup.
+        keep = np.bincount(labels.ravel()) >= min_size
+        keep[0] = False
+        labels = (np.cumsum(keep) * keep)[labels]
     return labels.astype(np.int32, copy=False), threshold
-
-
-def _relabel(labels: np.ndarray) -> tuple[np.ndarray, Any, Any]:
-    from skimage.segmentation import relabel_sequential
-
-    return relabel_sequential(labels)
 
 
 def _measure(image: np.ndarray, labels: np.ndarray, index: int, threshold: float) -> dict[str, Any]:
