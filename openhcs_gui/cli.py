@@ -134,6 +134,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not Path(args.plate).exists():
         raise _BadInput(f"Plate {args.plate} does not exist.")
     pipeline = load_pipeline(args.pipeline) if args.pipeline else load_demo_pipeline()
+    last = pipeline[-1] if len(pipeline) else None
+    if args.backend and last is not None and last.backend is not None and last.backend.value != args.backend:
+        print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
+              f"which sets backend={last.backend.value}.", file=sys.stderr)
     return _run(args.plate, pipeline, _config(args), args.overwrite)
 
 

@@ -1,0 +1,152 @@
+"""The ``openhcs-gui`` command: run / demo / info / gui, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from openhcs_gui import cli
+from openhcs_gui.pipeline import demo_pipeline_path
+from openhcs_gui.plates import make_synthetic_plate, read_ground_truth
+
+
+def _cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "openhcs_gui", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=240)
+
+
+@pytest.fixture
+def small_plate(tmp_path: Path) -> Path:
+    """2 wells x 2 sites x 2 channels x 128² (fast enough for in-process runs)."""
+    return make_synthetic_plate(tmp_path / "small", wells=["A01", "B02"], sites=2, channels=2,
+                                shape=(128, 128), seed=5)
+
+
+@pytest.fixture
+def no_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+
+
+def test_demo_then_run_via_subprocess(tmp_path: Path) -> None:
+    made = _cli("demo", str(tmp_path / "demo"))
+    assert made.returncode == 0, made.stderr
+    assert "Demo plate:" in made.stdout
+    done = _cli("run", str(tmp_path / "demo"), "--pipeline", str(demo_pipeline_path()), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.strip()
+    ws = tmp_path / "demo_workspace"
+    assert summary.startswith("Run completed in ")
+    assert "8 wells, 64 images written" in summary
+    assert f"{ws}/step3_count/images.zarr (zarr)" in summary
+    assert f"{ws}/openhcs_metadata.json" in summary
+    rows = [r for r in json.loads((ws / "openhcs_metadata.json").read_text())["steps"][2]["tables"]]
+    assert rows == [f"{w}_objects.csv" for w in ("A01", "A02", "A03", "A04", "B01", "B02", "B03", "B04")]
+    import csv
+
+    with open(ws / "step3_count" / "objects.csv", newline="") as fh:
+        counts = {(r["well"], int(r["site"])): int(r["object_count"])
+                  for r in csv.DictReader(fh) if r["channel"] == "1"}
+    assert counts == read_ground_truth(tmp_path / "demo")
+    info = _cli("info", str(ws))
+    assert info.returncode == 0 and "Status: completed" in info.stdout and "step3_count" in info.stdout
+
+
+def test_bad_plate_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = _cli("run", str(tmp_path / "missing_plate"))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("openhcs-gui: error: Plate ") and "missing_plate" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "match"),
+    [
+        ("pipeline", "Step 1 'blur': unknown function 'no_such_filter'"),
+        ("config", "field 'num_workers'"),
+        ("output", "is not writable"),
+        ("workers", "--workers must be at least 1"),
+    ],
+)
+def test_bad_input_in_process(small_plate: Path, tmp_path: Path, capsys, setup: str, match: str) -> None:
+    args = ["run", str(small_plate)]
+    if setup == "pipeline":
+        data = json.loads(demo_pipeline_path().read_text())
+        data["steps"][0]["func"]["function"] = "no_such_filter"
+        (tmp_path / "p.json").write_text(json.dumps(data))
+        args += ["--pipeline", str(tmp_path / "p.json")]
+    elif setup == "config":
+        (tmp_path / "c.json").write_text(json.dumps({"num_workers": "many"}))
+        args += ["--config", str(tmp_path / "c.json")]
+    elif setup == "output":
+        (tmp_path / "file").write_text("x")
+        args += ["--output", str(tmp_path / "file" / "out")]
+    else:
+        args += ["--workers", "0"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err
+
+
+def test_failed_wells_exit_1(small_plate: Path, tmp_path: Path, capsys) -> None:
+    tifffile.imwrite(small_plate / "TimePoint_1" / "B02_s1_w1.tif", np.zeros((4, 4, 4), np.uint16))
+    code = cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--backend", "disk",
+                     "--workers", "1"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "Run failed" in out.out and "1 well(s) failed: B02 at 'input'" in out.out
+    assert "--backend disk does not apply to the last step 'count'" in out.err
+    assert (tmp_path / "o" / "small_workspace" / "step3_count" / "images.zarr" / "A" / "1").is_dir()
+
+
+def test_overwrite_flag(small_plate: Path, tmp_path: Path, capsys) -> None:
+    args = ["run", str(small_plate), "--output", str(tmp_path / "o"), "--workers", "1"]
+    assert cli.main(args) == 0
+    assert cli.main(args) == 0
+    assert cli.main([*args, "--overwrite"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["small_workspace", "small_workspace_2"]
+    capsys.readouterr()
+
+
+def test_gui_without_display_runs_demo_headless(small_plate: Path, no_display, capsys) -> None:
+    assert not cli.has_display()
+    assert cli.main(["gui", str(small_plate)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("No display found") and len(lines) == 2
+    assert "Run completed" in lines[1] and "small_workspace" in lines[1]
+
+
+def test_no_arguments_means_gui(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    monkeypatch.setattr(cli, "_cmd_gui", lambda args: seen.append((args.command, args.plate)) or 0)
+    assert cli.main([]) == 0
+    assert seen == [("gui", None)]
+
+
+def test_gui_with_display_calls_ui_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    calls: list[object] = []
+    fake = types.ModuleType("openhcs_gui.ui.app")
+    fake.main = lambda plate=None: calls.append(plate) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "openhcs_gui.ui.app", fake)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["gui", "--demo-if-missing"]) == 0
+    assert calls == ["demo_plate"] and (tmp_path / "demo_plate" / "ground_truth.csv").is_file()
+    assert cli.main(["gui", "--demo-if-missing"]) == 0  # reused, not regenerated inside itself
+    assert calls[-1] == "demo_plate" and not (tmp_path / "demo_plate" / "demo_plate").exists()
+
+
+def test_cli_imports_no_qt() -> None:
+    code = ("import sys, openhcs_gui.cli, openhcs_gui.pipeline.runner; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qtpy', 'napari')]; "
+            "assert not bad, bad")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
