@@ -42,9 +42,9 @@ def to_dtype(values: np.ndarray, dtype: np.dtype, *, clip_float: bool = False) -
     dtype = np.dtype(dtype)
     if np.issubdtype(dtype, np.integer):
         lo, hi = dtype_range(dtype)
-        return np.clip(np.rint(values), lo, hi).astype(dtype)
+        return np.asarray(np.clip(np.rint(values), lo, hi), dtype=dtype)
     if dtype == np.bool_:
-        return values > 0.5
+        return np.asarray(values > 0.5)
     if clip_float:
         values = np.clip(values, 0.0, 1.0)
     return values.astype(dtype, copy=False)

@@ -6,6 +6,7 @@ of a step works; each returns a new array of the input's dtype.
 
 from __future__ import annotations
 
+import inspect
 from typing import Literal
 
 import numpy as np
@@ -48,15 +49,18 @@ def _tophat(image: np.ndarray, radius: int) -> np.ndarray:
 
     # A disk decomposed into a sequence of small footprints: same result as the
     # full disk for practical radii, at a fraction of the cost on large images.
-    background = opening(image, disk(radius, decomposition="sequence"))
-    return image - background
+    background = opening(image, disk(radius, decomposition="sequence"))  # type: ignore[no-untyped-call]
+    return np.asarray(image - background)
 
 
 def _rolling_ball(image: np.ndarray, radius: int) -> np.ndarray:
     from skimage.restoration import rolling_ball
 
-    background = rolling_ball(image, radius=radius, num_threads=1)
-    return np.clip(image - background, 0, None)
+    # One thread: the runner already processes wells in parallel. The keyword
+    # was renamed in scikit-image 0.26 (num_threads -> workers).
+    threads = "workers" if "workers" in inspect.signature(rolling_ball).parameters else "num_threads"
+    background = rolling_ball(image, radius=radius, **{threads: 1})
+    return np.asarray(np.clip(image - background, 0, None))
 
 
 @register_function("subtract_background", category="filter")

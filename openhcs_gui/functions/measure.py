@@ -35,8 +35,8 @@ def segment_image(image: np.ndarray, smooth_sigma: float, min_size: int) -> tupl
         smooth = ndi.gaussian_filter(smooth, smooth_sigma)
     if float(smooth.min()) == float(smooth.max()):
         return np.zeros(image.shape, dtype=np.int32), float("nan")
-    threshold = float(threshold_otsu(smooth))
-    labels = label(smooth > threshold, connectivity=2)
+    threshold = float(threshold_otsu(smooth))  # type: ignore[no-untyped-call]
+    labels = label(smooth > threshold, connectivity=2)  # type: ignore[no-untyped-call]
     if min_size > 1 and labels.max() > 0:
         # Drop small objects and renumber the rest 1..k in one lookup.
         keep = np.bincount(labels.ravel()) >= min_size

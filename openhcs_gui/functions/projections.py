@@ -32,7 +32,7 @@ def max_projection(stack: np.ndarray) -> np.ndarray:
         ``(1, y, x)`` stack of the input's dtype (exactly ``stack.max(axis=0)``).
     """
     arr = as_stack(stack, "max_projection")
-    return arr.max(axis=0, keepdims=True)
+    return np.asarray(arr.max(axis=0, keepdims=True))
 
 
 @register_function(

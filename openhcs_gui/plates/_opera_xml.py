@@ -102,7 +102,10 @@ def write_index_xml(
     """Write a Harmony-style ``Index.xml`` describing a plate's images; return its path."""
     ET.register_namespace("", _NS)
     root = ET.Element(f"{{{_NS}}}EvaluationInputData", {"Version": "2"})
-    q = lambda t: f"{{{_NS}}}{t}"  # noqa: E731 - tiny local helper for namespaced tags
+
+    def q(tag: str) -> str:
+        return f"{{{_NS}}}{tag}"
+
     _sub(root, q("User"), "openhcs-gui")
     _sub(root, q("InstrumentType"), "Phenix")
     plate = _sub(_sub(root, q("Plates")), q("Plate"))

@@ -146,7 +146,7 @@ def _render_blobs(
     else:
         y, x, w = cells.y, cells.x, weights * norm
     deltas = _splat(shape, y, x, w).astype(np.float32)
-    return ndi.gaussian_filter(deltas, sigma, mode="constant", truncate=3.5)
+    return np.asarray(ndi.gaussian_filter(deltas, sigma, mode="constant", truncate=3.5))
 
 
 def _illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -157,7 +157,7 @@ def _illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarra
     cy, cx = rng.uniform(-0.3, 0.3, 2)
     vignette = 1.0 - 0.25 * ((yy - cy) ** 2 + (xx - cx) ** 2) / 2.0
     ty, tx = rng.uniform(-0.1, 0.1, 2)
-    return (vignette * (1.0 + ty * yy + tx * xx) - 0.05).astype(np.float32)
+    return np.asarray(vignette * (1.0 + ty * yy + tx * xx) - 0.05, dtype=np.float32)
 
 
 def _field(
