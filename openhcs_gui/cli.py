@@ -84,7 +84,7 @@ def _config(args: argparse.Namespace) -> Any:
 
 def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
     """Run with a progress bar on stderr and a summary on stdout; return the exit code."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     from openhcs_gui.pipeline import CancelToken, RunWarning, StepFinished, WellFailed, run_pipeline
 

@@ -171,7 +171,7 @@ class ProvenanceWriter:
         if flush:
             self.write(force=False)
 
-    def write(self, force: bool = True) -> None:
+    def write(self, force: bool = True, seconds: float | None = None) -> None:
         """Rewrite the file now (``force``) or if ``interval`` has passed since the last write."""
         with self._lock:
             now = time.perf_counter()
@@ -179,7 +179,7 @@ class ProvenanceWriter:
                 return
             self._last = now
             self.doc["updated"] = _now()
-            self.doc["seconds"] = round(now - self._t0, 3)
+            self.doc["seconds"] = round(now - self._t0 if seconds is None else seconds, 3)
             for step in self.doc["steps"]:
                 step["images"] = sorted(set(step["images"]))
                 step["tables"] = sorted(set(step["tables"]))
@@ -194,10 +194,7 @@ class ProvenanceWriter:
                 if step["backend"] == Backend.ZARR.value:
                     step["zarr_arrays"] = zarr_arrays(Path(step["image_dir"]))
             self.doc["errors"].sort(key=lambda e: e["well"])
-        self.write(force=True)
-        with self._lock:
-            self.doc["seconds"] = round(seconds, 3)
-            write_json_atomic(self.path, self.doc)
+        self.write(force=True, seconds=seconds)
 
 
 def open_workspace(path: str | os.PathLike[str]) -> RunResult:

@@ -243,12 +243,18 @@ def run_pipeline(
         emit(RunWarning(message))
     ctx = WellContext(steps, plan, fm, emit, cancel)
     runner = executor if executor is not None else ThreadExecutor(cfg.num_workers)
-    by_well = {rep.well: rep for rep in runner.run(partial(process_well, ctx=ctx), _units(index))}
-    reports = [by_well[w] for w in index.wells]
-    status = _status(reports)
-    tables = _consolidate(plan, reports, fm)
-    if any(sp.backend is Backend.ZARR for sp in plan.steps):
-        fm.backend(Backend.ZARR).close()  # flush plate/well metadata; memory stays alive
+    try:
+        by_well = {rep.well: rep for rep in runner.run(partial(process_well, ctx=ctx), _units(index))}
+        reports = [by_well[w] for w in index.wells]
+        status = _status(reports)
+        tables = _consolidate(plan, reports, fm)
+    except BaseException:  # Ctrl-C or an engine bug: stop the workers, say so in the file
+        cancel.cancel()
+        prov.finish(RunStatus.FAILED, time.perf_counter() - t0, {})
+        raise
+    finally:
+        if any(sp.backend is Backend.ZARR for sp in plan.steps):
+            fm.backend(Backend.ZARR).close()  # flush plate/well metadata; memory stays alive
     seconds = time.perf_counter() - t0
     prov.finish(status, seconds, tables)
     result = RunResult(

@@ -47,7 +47,7 @@ def func_label(func: Callable[..., Any]) -> str:
     """Registered name of ``func``, else its ``__name__`` (for names and messages)."""
     from openhcs_gui.functions import name_of
 
-    return name_of(func) or getattr(func, "__name__", type(func).__name__)
+    return name_of(func) or str(getattr(func, "__name__", type(func).__name__))
 
 
 def _as_item(obj: Any, where: str) -> FuncItem:
