@@ -1,8 +1,8 @@
 """``python -m benchmarks``: generate the plate once, measure every figure, print, save JSON.
 
 Groups (``--only``): ``storage`` (zarr, disk, memory), ``pipeline``
-(end-to-end, memory vs disk, workers), ``rss``, ``gui`` (cold start,
-responsiveness, viewer open; needs Xvfb or a display) and ``peers``
+(end-to-end, memory vs disk, workers), ``rss``, ``gui-start`` (cold start) and
+``gui-run`` (responsiveness, viewer open; both need Xvfb) and ``peers``
 (polystore, only with ``--peers PYTHON``). A group that cannot run records
 why under ``skipped`` instead of inventing a number.
 """
@@ -24,7 +24,7 @@ from typing import Any
 from benchmarks._core import Figure, SkipGroup, format_table, machine_info, versions
 from benchmarks.plate import SIZES, BenchPlate, make_bench_plate
 
-GROUPS = ("storage", "pipeline", "rss", "gui", "peers")
+GROUPS = ("storage", "pipeline", "rss", "gui-start", "gui-run", "peers")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -45,8 +45,8 @@ def _groups(args: argparse.Namespace) -> list[str]:
     chosen = list(args.only) if args.only else [g for g in GROUPS if g != "peers"]
     if args.peers and "peers" not in chosen:
         chosen.append("peers")
-    if args.skip_gui and "gui" in chosen:
-        chosen.remove("gui")
+    if args.skip_gui:
+        chosen = [g for g in chosen if not g.startswith("gui")]
     return chosen
 
 
@@ -62,7 +62,8 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
         "storage": run_storage,
         "pipeline": lambda: pipeline_bench.pipeline_figures(plate, work),
         "rss": lambda: pipeline_bench.rss_figures(plate, work),
-        "gui": lambda: gui.gui_figures(plate, work),
+        "gui-start": lambda: gui.cold_start_figures(plate, work),
+        "gui-run": lambda: gui.run_figures(plate, work),
         "peers": lambda: peers.peer_figures(plate, work, args.peers),
     }
 

@@ -1,0 +1,132 @@
+"""GUI responsiveness and viewer-open child: ``python -m benchmarks._gui_child PLATE OUT``.
+
+Runs under the X server :mod:`benchmarks.gui` starts. Opens the real main
+window, loads the bench plate and pipeline, then:
+
+* responsiveness: a 5 ms ``QTimer`` heartbeat on the GUI thread records every
+  gap between ticks while the pipeline runs (Run button path); the largest
+  gap beyond the interval is the longest time the window could not react.
+  The same heartbeat on the idle window for 2 s gives the noise floor of
+  this (loaded, 2-core) machine.
+* viewer open: ``MainWindow.show_output(last step, well)`` (what a double
+  click on a zarr well does) until its napari layers are added and the
+  window has processed the resulting paint events; median over wells.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+class Heartbeat:
+    """Records the gaps between ticks of a precise timer on the GUI thread."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.interval = interval_ms / 1000
+        self.gaps: list[float] = []
+        self._last = 0.0
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        """Start recording (forgets earlier gaps)."""
+        self.gaps = []
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> dict[str, float]:
+        """Stop and summarise: max / p99 stall in ms, ticks, stalls over 50 ms."""
+        self.timer.stop()
+        stalls = sorted(max(0.0, g - self.interval) * 1000 for g in self.gaps) or [0.0]
+        return {"max_stall_ms": stalls[-1],
+                "p99_stall_ms": stalls[min(len(stalls) - 1, int(0.99 * len(stalls)))],
+                "ticks": len(self.gaps), "stalls_over_50ms": sum(s > 50 for s in stalls)}
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+
+def _wait(app: Any, predicate: Any, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.001)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    """Measure and print ``{"run": {...}, "idle": {...}, "viewer_open_ms": [...]}``."""
+    plate_path, out = Path(argv[0]), Path(argv[1])
+    from PySide6.QtCore import QSettings
+
+    from benchmarks.pipeline_bench import build_pipeline
+    from openhcs_gui.ui.app import create_main_window, ensure_app
+
+    app = ensure_app()
+    window = create_main_window(settings=QSettings(str(out / "settings.ini"),
+                                                   QSettings.Format.IniFormat))
+    window.show()
+    state: dict[str, Any] = {}
+    window.plate_opened.connect(lambda p: state.__setitem__("plate", p))
+    window.run_finished.connect(lambda r: state.__setitem__("result", r))
+    window.open_plate(plate_path)
+    if not _wait(app, lambda: "plate" in state, 120):
+        raise RuntimeError("the plate did not open within 120 s")
+    window.session.replace_pipeline(build_pipeline())
+    window.session.cfg.materialization_defaults.output_path = out / "runs"
+    _wait(app, lambda: False, 1.0)  # let the first well's raw layers settle
+
+    beat = Heartbeat()
+    beat.start()
+    _wait(app, lambda: False, 2.0)
+    idle = beat.stop()
+
+    beat.start()
+    t0 = time.perf_counter()
+    if not window.start_run():
+        raise RuntimeError("the Run button path refused to start")
+    if not _wait(app, lambda: "result" in state, 1800):
+        raise RuntimeError("the run did not finish within 30 min")
+    run = {**beat.stop(), "run_s": time.perf_counter() - t0,
+           "status": state["result"].status.value}
+
+    result = state["result"]
+    last = len(result.steps) - 1
+    wells = list(result.wells)[-3:]
+    opened: list[float] = []
+    for well in wells:
+        shown: list[Any] = []
+        window.outputs_panel.layers_ready.connect(shown.append)  # after viewer.show_layers
+        t0 = time.perf_counter()
+        window.show_output(last, well)
+        ok = _wait(app, lambda shown=shown: bool(shown), 60)
+        app.processEvents()  # the paint that shows the new layers
+        opened.append((time.perf_counter() - t0) * 1000)
+        window.outputs_panel.layers_ready.disconnect(shown.append)
+        if not ok:
+            raise RuntimeError(f"well {well} did not open in the viewer within 60 s")
+    layers = [layer.name for layer in window.viewer.layers]
+    print(json.dumps({"run": run, "idle": idle, "viewer_open_ms": opened,
+                      "viewer_open_median_ms": statistics.median(opened),
+                      "viewer_layers": layers, "backend": result.steps[last].backend.value}))
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

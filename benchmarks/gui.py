@@ -1,0 +1,252 @@
+"""GUI figures: cold start, responsiveness during a run, viewer open.
+
+Everything runs in child processes on a private Xvfb server (started here, so
+a developer's own desktop is never touched and the numbers do not depend on a
+window manager). "Shown" means the X server reports the top-level window as
+viewable (mapped), which is what a user sees as the window appearing; it is
+read from the X server with Xlib through :mod:`ctypes`, from outside the
+process, so the measured process is not instrumented at all.
+
+Cold start: the ``openhcs-gui`` console script (no plate) vs a bare
+``python -c 'import PySide6.QtWidgets'`` + empty ``QMainWindow``, each from
+process spawn to window viewable, median of the repeats. Both start with a
+warm page cache (the first, unmeasured launch of each warms it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks._core import Figure, SkipGroup
+from benchmarks.plate import BenchPlate
+
+__all__ = ["cold_start_figures", "run_figures", "xvfb", "wait_for_window"]
+
+_BASELINE = ("import PySide6.QtWidgets as w; a = w.QApplication([]); m = w.QMainWindow(); "
+             "m.setWindowTitle('bench-baseline'); m.resize(1600, 1000); m.show(); a.exec()")
+
+
+class _Attrs(ctypes.Structure):
+    """Xlib ``XWindowAttributes`` (only ``map_state`` is read)."""
+
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int),
+                ("height", ctypes.c_int), ("border_width", ctypes.c_int), ("depth", ctypes.c_int),
+                ("visual", ctypes.c_void_p), ("root", ctypes.c_ulong), ("c_class", ctypes.c_int),
+                ("bit_gravity", ctypes.c_int), ("win_gravity", ctypes.c_int),
+                ("backing_store", ctypes.c_int), ("backing_planes", ctypes.c_ulong),
+                ("backing_pixel", ctypes.c_ulong), ("save_under", ctypes.c_int),
+                ("colormap", ctypes.c_ulong), ("map_installed", ctypes.c_int),
+                ("map_state", ctypes.c_int), ("all_event_masks", ctypes.c_long),
+                ("your_event_mask", ctypes.c_long), ("do_not_propagate_mask", ctypes.c_long),
+                ("override_redirect", ctypes.c_int), ("screen", ctypes.c_void_p)]
+
+
+_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(lambda d, e: 0)
+
+
+class _X:
+    """Just enough Xlib to ask "is a top-level window titled X viewable?"."""
+
+    IS_VIEWABLE = 2
+
+    def __init__(self, display: str) -> None:
+        name = ctypes.util.find_library("X11")
+        if name is None:
+            raise SkipGroup("libX11 not found (install libx11-6)")
+        x = ctypes.cdll.LoadLibrary(name)
+        x.XOpenDisplay.restype = ctypes.c_void_p
+        x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x.XDefaultRootWindow.restype = ctypes.c_ulong
+        x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        x.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
+                                 ctypes.POINTER(ctypes.c_ulong),
+                                 ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
+                                 ctypes.POINTER(ctypes.c_uint)]
+        x.XFetchName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_char_p)]
+        x.XGetWindowAttributes.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(_Attrs)]
+        x.XFree.argtypes = [ctypes.c_void_p]
+        x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        x.XSetErrorHandler(_ERROR_HANDLER)  # a window vanishing mid-query must not exit us
+        self.x = x
+        self.dpy = x.XOpenDisplay(display.encode())
+        if not self.dpy:
+            raise SkipGroup(f"cannot open X display {display}")
+        self.root = x.XDefaultRootWindow(self.dpy)
+
+    def viewable_titles(self) -> list[str]:
+        """Titles of the viewable top-level windows (no window manager: root's children)."""
+        x, dpy = self.x, self.dpy
+        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
+        children, n = ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
+        if not x.XQueryTree(dpy, self.root, ctypes.byref(root), ctypes.byref(parent),
+                            ctypes.byref(children), ctypes.byref(n)):
+            return []
+        titles = []
+        try:
+            for i in range(n.value):
+                attrs = _Attrs()
+                if not x.XGetWindowAttributes(dpy, children[i], ctypes.byref(attrs)):
+                    continue
+                if attrs.map_state != self.IS_VIEWABLE:
+                    continue
+                name = ctypes.c_char_p()
+                if x.XFetchName(dpy, children[i], ctypes.byref(name)) and name.value:
+                    titles.append(name.value.decode(errors="replace"))
+                    x.XFree(name)
+        finally:
+            if children:
+                x.XFree(children)
+        return titles
+
+    def close(self) -> None:
+        """Close the connection to the X server."""
+        self.x.XCloseDisplay(self.dpy)
+
+
+@contextmanager
+def xvfb() -> Iterator[str]:
+    """Start a private Xvfb and yield its DISPLAY (``:N``); stop it afterwards."""
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        raise SkipGroup("Xvfb is not installed (scripts/system_deps.sh --test installs it)")
+    for n in range(142, 200):
+        if not os.path.exists(f"/tmp/.X{n}-lock") and not os.path.exists(f"/tmp/.X11-unix/X{n}"):
+            break
+    else:
+        raise SkipGroup("no free X display number in :142-:199")
+    proc = subprocess.Popen([binary, f":{n}", "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.perf_counter() + 10
+        while True:  # the socket appears before the server accepts: wait for a connection
+            if proc.poll() is not None or time.perf_counter() > deadline:
+                raise SkipGroup(f"Xvfb :{n} did not start")
+            try:
+                _X(f":{n}").close()
+                break
+            except SkipGroup:
+                time.sleep(0.05)
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _env(display: str, home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(home / "config"),
+               XDG_CACHE_HOME=str(home / "cache"), NAPARI_CONFIG=str(home / "napari.yaml"))
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def wait_for_window(cmd: list[str], title: str, display: str, env: dict[str, str],
+                    timeout: float = 120) -> float:
+    """Seconds from spawning ``cmd`` until a viewable window whose title starts with ``title``."""
+    x = _X(display)
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            while True:
+                if any(t.startswith(title) for t in x.viewable_titles()):
+                    return time.perf_counter() - t0
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                    raise RuntimeError(f"{cmd[0]} exited ({proc.returncode}) before its window "
+                                       f"appeared:\n{err}")
+                if time.perf_counter() - t0 > timeout:
+                    raise RuntimeError(f"no '{title}' window after {timeout} s")
+                time.sleep(0.005)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        x.close()
+
+
+def _gui_command() -> list[str]:
+    script = Path(sys.executable).parent / "openhcs-gui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "openhcs_gui"]
+
+
+def _cold_start(display: str, home: Path, repeats: int) -> Figure:
+    env = _env(display, home)
+    ours_cmd, base_cmd = _gui_command(), [sys.executable, "-c", _BASELINE]
+    wait_for_window(ours_cmd, "OpenHCS", display, env)  # warm the page cache, unmeasured
+    wait_for_window(base_cmd, "bench-baseline", display, env)
+    ours = statistics.median(wait_for_window(ours_cmd, "OpenHCS", display, env)
+                             for _ in range(repeats))
+    base = statistics.median(wait_for_window(base_cmd, "bench-baseline", display, env)
+                             for _ in range(repeats))
+    return Figure("gui.cold_start", "GUI cold start (launch -> window shown)", ours, base, "s",
+                  ours / base, "report", "ours s / bare PySide6 window s",
+                  note=f"`{' '.join(Path(c).name for c in ours_cmd)}` vs python -c "
+                       "'import PySide6.QtWidgets' + empty QMainWindow; private Xvfb, "
+                       "warm page cache")
+
+
+def _run_child(plate: BenchPlate, display: str, home: Path) -> dict[str, Any]:
+    out = home / "gui_run"
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks._gui_child", str(plate.path), str(out)],
+                          env=_env(display, home), capture_output=True, text=True, timeout=3600,
+                          cwd=Path(__file__).resolve().parent.parent, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"GUI child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _need_qt() -> None:
+    try:
+        import PySide6  # noqa: F401
+    except ImportError as e:
+        raise SkipGroup(f"PySide6 is not importable: {e}") from e
+
+
+def cold_start_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
+    """GUI cold start vs a bare PySide6 window (SkipGroup without Xvfb)."""
+    _need_qt()
+    home = Path(tempfile.mkdtemp(prefix="gui-", dir=workdir))
+    with xvfb() as display:
+        return [_cold_start(display, home, plate.repeats)]
+
+
+def run_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
+    """Responsiveness during a run and viewer-open figures (SkipGroup without Xvfb)."""
+    _need_qt()
+    home = Path(tempfile.mkdtemp(prefix="gui-", dir=workdir))
+    with xvfb() as display:
+        r = _run_child(plate, display, home)
+    run, idle = r["run"], r["idle"]
+    return [
+        Figure("gui.responsiveness", "GUI max main-thread stall during a run",
+               run["max_stall_ms"], idle["max_stall_ms"], "ms", run["max_stall_ms"], "< 50",
+               "max stall in ms (baseline: same heartbeat on the idle window)",
+               note=f"5 ms QTimer heartbeat; run {run['run_s']:.1f} s ({run['status']}), "
+                    f"p99 stall {run['p99_stall_ms']:.1f} ms, "
+                    f"{run['stalls_over_50ms']} stalls > 50 ms of {run['ticks']} ticks",
+               extra={"run": run, "idle": idle}),
+        Figure("gui.viewer_open", f"viewer open ({r['backend']} well -> napari layers shown)",
+               r["viewer_open_median_ms"], None, "ms", None, "report",
+               note=f"median of {len(r['viewer_open_ms'])} wells: "
+                    + ", ".join(f"{v:.0f}" for v in r["viewer_open_ms"]) + " ms",
+               extra={"each_ms": r["viewer_open_ms"], "layers": r["viewer_layers"]}),
+    ]
