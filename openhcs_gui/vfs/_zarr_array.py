@@ -194,7 +194,7 @@ class RawArray:
     def write_metadata(self) -> None:
         """Write the array metadata file atomically."""
         name = ".zarray" if self.zarr_format == 2 else "zarr.json"
-        doc = json.dumps(self.metadata(), indent=4).encode()
+        doc = json.dumps(self.metadata()).encode()
         atomic_write(os.path.join(self.path, name), doc)
 
     # --------------------------------------------------------------- chunks

@@ -53,14 +53,14 @@ def write_group(path: str, attrs: Mapping[str, Any], zarr_format: int) -> None:
         zgroup = os.path.join(path, ".zgroup")
         if not os.path.exists(zgroup):
             atomic_write(zgroup, b'{\n    "zarr_format": 2\n}')
-        atomic_write(os.path.join(path, ".zattrs"), json.dumps(attrs, indent=4).encode())
+        atomic_write(os.path.join(path, ".zattrs"), json.dumps(attrs).encode())
         return
     doc = {
         "zarr_format": 3,
         "node_type": "group",
         "attributes": {"ome": {"version": "0.5", **attrs}} if attrs else {},
     }
-    atomic_write(os.path.join(path, "zarr.json"), json.dumps(doc, indent=4).encode())
+    atomic_write(os.path.join(path, "zarr.json"), json.dumps(doc).encode())
 
 
 def read_group(path: str) -> tuple[dict[str, Any], int] | None:
