@@ -28,6 +28,17 @@ test: $(STAMP)
 bench: $(STAMP)
 	@$(PY) -m benchmarks $(BENCH_ARGS)
 
+# PolyStore 0.6.3 (the storage layer OpenHCS uses) in its own venv, measured beside ours.
+PEERS := .venv-peers
+$(PEERS)/.installed:
+	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	@$(PEERS)/bin/python -m pip install -q --upgrade pip
+	@$(PEERS)/bin/python -m pip install -q 'polystore==0.6.3' tifffile
+	@touch $@
+
+bench-peers: $(STAMP) $(PEERS)/.installed
+	@$(PY) -m benchmarks --peers $(PEERS)/bin/python $(BENCH_ARGS)
+
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check openhcs_gui tests benchmarks
 
