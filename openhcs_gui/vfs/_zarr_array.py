@@ -209,7 +209,7 @@ class RawArray:
         """Encoded bytes of one full chunk (C order, little endian)."""
         data = np.ascontiguousarray(chunk, dtype=self.dtype)
         if self.codec is None:
-            return memoryview(data).cast("B")
+            return data.data.cast("B")
         return self.codec.encode(data)  # type: ignore[no-any-return]
 
     def write_chunk(self, index: tuple[int, ...], chunk: np.ndarray) -> None:
@@ -222,7 +222,7 @@ class RawArray:
         try:
             with open(self.chunk_path(index), "rb") as f:
                 if self.codec is None:
-                    f.readinto(memoryview(out).cast("B"))  # type: ignore[arg-type]
+                    f.readinto(out.data.cast("B"))
                     return out
                 raw = f.read()
         except FileNotFoundError:
@@ -242,7 +242,7 @@ class RawArray:
         """The 2-D plane at ``index`` (a fresh array the caller owns)."""
         grid, inner = self.plane_location(index)
         chunk = self.read_chunk(grid)
-        plane = chunk[inner]
+        plane: np.ndarray = chunk[inner]
         if chunk.ndim > 2 and chunk.shape[:-2] != (1,) * (chunk.ndim - 2):
             plane = plane.copy()  # don't pin the whole decoded chunk
         if not plane.dtype.isnative:
@@ -353,4 +353,4 @@ def open_plane_array(path: str) -> RawArray | ZarrPyArray | None:
         return raw
     import zarr
 
-    return ZarrPyArray(zarr.open_array(path, mode="r", zarr_format=fmt))
+    return ZarrPyArray(zarr.open_array(path, mode="r", zarr_format=2 if fmt == 2 else 3))

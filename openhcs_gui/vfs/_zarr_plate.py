@@ -151,7 +151,7 @@ class PlateState:
 
     def image_keys(self) -> list[ImageKey]:
         """Every image in the plate (opens all arrays once; used for listing)."""
-        out = []
+        out: list[ImageKey] = []
         for name, well in list(self.wells.items()):
             for site in list(self.fields_of(well)):
                 state = self.field_state(ImageKey(name, site, 1))

@@ -117,17 +117,18 @@ def prepare_field(
         if clash:
             raise PathExistsError(
                 f"'{keys[clash[0]]}' already exists in the zarr backend; it was not overwritten.")
-    arr = state.array
-    before = set(state.plane_list()) if arr is not None else set()
+    old = state.array
+    before = set(state.plane_list()) if old is not None else set()
     keep = before - set(planes)
-    if arr is not None and not _compatible(state, dtype, yx):
+    arr = old if isinstance(old, RawArray) and _compatible(state, dtype, yx) else None
+    if old is not None and arr is None:
         if keep:
             raise UnsupportedFormatError(
-                f"{where} holds {arr.dtype} {arr.shape[-2:]} images; cannot add {dtype} {yx} "
+                f"{where} holds {old.dtype} {old.shape[-2:]} images; cannot add {dtype} {yx} "
                 "beside them (delete the field first).")
-        shutil.rmtree(arr.path if isinstance(arr, RawArray) else state.path + "/0",
+        shutil.rmtree(old.path if isinstance(old, RawArray) else state.path + "/0",
                       ignore_errors=True)
-        arr, before = None, set()
+        before = set()
         state.ranges.clear()
     n_c = max(c for c, _ in planes) + 1
     n_z = max(z for _, z in planes) + 1
