@@ -102,6 +102,7 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
                       f"{getattr(event, 'well', '')} {event.message}".replace(":  ", ": "), file=sys.stderr)
 
     box: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: an interrupted join() can return early (< 3.13)
 
     def work() -> None:
         try:
@@ -109,16 +110,17 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
                                          overwrite=overwrite)
         except BaseException as e:  # re-raised in the main thread
             box["error"] = e
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=work, name="openhcs-run", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        bar.write("Cancelling: finishing the current function calls...", file=sys.stderr)
-        cancel.cancel()
-        thread.join()
+    threading.Thread(target=work, name="openhcs-run", daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait(0.2)
+        except KeyboardInterrupt:
+            if not cancel.cancelled:
+                bar.write("Cancelling: finishing the current function calls...", file=sys.stderr)
+            cancel.cancel()
     bar.close()
     if "error" in box:
         raise box["error"]

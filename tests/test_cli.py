@@ -150,3 +150,30 @@ def test_cli_imports_no_qt() -> None:
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qtpy', 'napari')]; "
             "assert not bad, bad")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
+
+
+def test_ctrl_c_cancels_and_exits_130(small_plate: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    import signal
+    import threading
+
+    import openhcs_gui.pipeline as pipeline_pkg
+    from openhcs_gui.pipeline import StepFinished
+
+    real_run = pipeline_pkg.run_pipeline
+    main_thread = threading.main_thread().ident
+
+    def run_and_interrupt(*args, progress=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def relay(event: object) -> None:
+            progress(event)
+            if isinstance(event, StepFinished) and event.step_index == 0:
+                signal.pthread_kill(main_thread, signal.SIGINT)  # the user presses Ctrl-C
+
+        return real_run(*args, progress=relay, **kwargs)
+
+    monkeypatch.setattr(pipeline_pkg, "run_pipeline", run_and_interrupt)
+    code = cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--workers", "1"])
+    out = capsys.readouterr()
+    assert code == 130
+    assert "Cancelling" in out.err and out.out.startswith("Run cancelled")
+    doc = json.loads((tmp_path / "o" / "small_workspace" / "openhcs_metadata.json").read_text())
+    assert doc["status"] == "cancelled"

@@ -253,8 +253,7 @@ def run_pipeline(
         prov.finish(RunStatus.FAILED, time.perf_counter() - t0, {})
         raise
     finally:
-        if any(sp.backend is Backend.ZARR for sp in plan.steps):
-            fm.backend(Backend.ZARR).close()  # flush plate/well metadata; memory stays alive
+        fm.close()  # flushes zarr plate/well metadata; the memory store stays alive
     seconds = time.perf_counter() - t0
     prov.finish(status, seconds, tables)
     result = RunResult(
