@@ -127,7 +127,9 @@ def xvfb() -> Iterator[str]:
             break
     else:
         raise SkipGroup("no free X display number in :142-:199")
-    proc = subprocess.Popen([binary, f":{n}", "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
+    # -noreset: otherwise the server resets when its last client leaves and refuses the next.
+    proc = subprocess.Popen([binary, f":{n}", "-screen", "0", "1920x1200x24", "-nolisten", "tcp",
+                             "-noreset"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.perf_counter() + 10
