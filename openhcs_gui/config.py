@@ -59,12 +59,12 @@ class VFSConfig(ConfigModel):
     """Which backend intermediates and final results go to."""
 
     intermediate_backend: Backend = Field(
-        Backend.MEMORY,
+        default=Backend.MEMORY,
         description="Where step outputs that nothing asks to keep live during a run "
         "(memory is fastest and is dropped after the last reader).",
     )
     materialization_backend: MaterializationBackend = Field(
-        MaterializationBackend.DISK,
+        default=MaterializationBackend.DISK,
         description="Persistent backend for the final step unless a step or "
         "materialization_defaults says otherwise.",
     )
@@ -74,27 +74,27 @@ class ZarrConfig(ConfigModel):
     """How the zarr backend writes its OME-Zarr HCS plate."""
 
     store_name: str = Field(
-        "images.zarr",
+        default="images.zarr",
         min_length=1,
         pattern=r"^[^/\\]+$",
         description="Folder name of the zarr store inside each step folder.",
     )
     compressor: ZarrCompressor = Field(
-        ZarrCompressor.ZSTD, description="Codec for chunks (zstd/lz4 run through Blosc)."
+        default=ZarrCompressor.ZSTD, description="Codec for chunks (zstd/lz4 run through Blosc)."
     )
     compression_level: int = Field(
-        1, ge=MIN_LEVEL, le=MAX_LEVEL, description="Codec level, 1 (fast) to 9 (small)."
+        default=1, ge=MIN_LEVEL, le=MAX_LEVEL, description="Codec level, 1 (fast) to 9 (small)."
     )
-    shuffle: bool = Field(True, description="Byte-shuffle before compressing (smaller, fast).")
+    shuffle: bool = Field(default=True, description="Byte-shuffle before compressing (smaller, fast).")
     chunk_strategy: ZarrChunkStrategy = Field(
-        ZarrChunkStrategy.SINGLE,
+        default=ZarrChunkStrategy.SINGLE,
         description="SINGLE: one chunk per image plane (fast single-image reads); "
         "WELL: one chunk per field array.",
     )
-    ome_zarr_metadata: bool = Field(True, description="Write multiscales + omero metadata.")
-    write_plate_metadata: bool = Field(True, description="Write HCS plate and well metadata.")
+    ome_zarr_metadata: bool = Field(default=True, description="Write multiscales + omero metadata.")
+    write_plate_metadata: bool = Field(default=True, description="Write HCS plate and well metadata.")
     ngff_version: Literal["0.4", "0.5"] = Field(
-        "0.4", description="OME-NGFF version: 0.4 on zarr v2 files, 0.5 on zarr v3."
+        default="0.4", description="OME-NGFF version: 0.4 on zarr v2 files, 0.5 on zarr v3."
     )
 
 
@@ -102,13 +102,13 @@ class MaterializationConfig(ConfigModel):
     """Defaults for materialized (persistent) step outputs; ``None`` inherits."""
 
     backend: Backend | None = Field(
-        None, description="Backend of the final step; empty = vfs.materialization_backend."
+        default=None, description="Backend of the final step; empty = vfs.materialization_backend."
     )
     output_path: Path | None = Field(
-        None, description="Folder the workspace is created in; empty = next to the plate."
+        default=None, description="Folder the workspace is created in; empty = next to the plate."
     )
     compression_level: int | None = Field(
-        None, ge=MIN_LEVEL, le=MAX_LEVEL, description="Zarr level; empty = zarr.compression_level."
+        default=None, ge=MIN_LEVEL, le=MAX_LEVEL, description="Zarr level; empty = zarr.compression_level."
     )
 
 
@@ -125,7 +125,7 @@ class GlobalPipelineConfig(ConfigModel):
     zarr: ZarrConfig = Field(default_factory=ZarrConfig)
     materialization_defaults: MaterializationConfig = Field(default_factory=MaterializationConfig)
     keep_intermediates: bool = Field(
-        True,
+        default=True,
         description="Keep in-memory step outputs after the run so they can be browsed "
         "(uses RAM); off drops each one after its last reader.",
     )
