@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
-__all__ = ["Figure", "SkipGroup", "median_time", "machine_info", "versions", "format_table", "judge"]
+__all__ = ["Figure", "SkipGroup", "median_time", "paired_medians", "machine_info", "versions", "format_table", "judge"]
 
 
 class SkipGroup(Exception):
@@ -102,6 +102,25 @@ def median_time(fn: Callable[[], Any], repeats: int,
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def paired_medians(fns: dict[str, Callable[[], Any]], repeats: int,
+                   setups: dict[str, Callable[[], Any]] | None = None) -> dict[str, float]:
+    """Median wall time of each function, with the repetitions interleaved (A B A B ...).
+
+    On a shared, loaded machine the background load drifts during a run;
+    alternating ours and the baseline exposes both to the same drift, so
+    their ratio is fairer than with all of A's runs followed by all of B's.
+    """
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(max(1, repeats)):
+        for name, fn in fns.items():
+            if setups and name in setups:
+                setups[name]()
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def machine_info() -> dict[str, Any]:

@@ -12,12 +12,16 @@ window, loads the bench plate and pipeline, then:
   click on a zarr well does) until its napari layers are added and the
   window has processed the resulting paint events; median over wells.
 
-Prints one JSON line.
+Prints one JSON line. With ``OPENHCS_BENCH_PROFILE=/path/prefix`` the GUI
+thread is profiled (cProfile) during the run and the viewer opens, written to
+``prefix.run.prof`` and ``prefix.viewer.prof``.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import statistics
 import sys
 import time
@@ -59,6 +63,25 @@ class Heartbeat:
         self._last = now
 
 
+def _profiler(phase: str) -> cProfile.Profile | None:
+    """A GUI-thread profiler when ``OPENHCS_BENCH_PROFILE`` names an output prefix.
+
+    cProfile sees only the thread that enabled it, here the GUI thread: the
+    one whose stalls the responsiveness figure measures.
+    """
+    if not os.environ.get("OPENHCS_BENCH_PROFILE"):
+        return None
+    prof = cProfile.Profile()
+    prof.enable()
+    return prof
+
+
+def _dump(prof: cProfile.Profile | None, phase: str) -> None:
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(f"{os.environ['OPENHCS_BENCH_PROFILE']}.{phase}.prof")
+
+
 def _wait(app: Any, predicate: Any, timeout: float) -> bool:
     deadline = time.perf_counter() + timeout
     while not predicate():
@@ -96,6 +119,7 @@ def main(argv: list[str]) -> int:
     _wait(app, lambda: False, 2.0)
     idle = beat.stop()
 
+    prof = _profiler("run")
     beat.start()
     t0 = time.perf_counter()
     if not window.start_run():
@@ -104,11 +128,13 @@ def main(argv: list[str]) -> int:
         raise RuntimeError("the run did not finish within 30 min")
     run = {**beat.stop(), "run_s": time.perf_counter() - t0,
            "status": state["result"].status.value}
+    _dump(prof, "run")
 
     result = state["result"]
     last = len(result.steps) - 1
     wells = list(result.wells)[-3:]
     opened: list[float] = []
+    prof = _profiler("viewer")
     for well in wells:
         shown: list[Any] = []
         window.outputs_panel.layers_ready.connect(shown.append)  # after viewer.show_layers
@@ -120,6 +146,7 @@ def main(argv: list[str]) -> int:
         window.outputs_panel.layers_ready.disconnect(shown.append)
         if not ok:
             raise RuntimeError(f"well {well} did not open in the viewer within 60 s")
+    _dump(prof, "viewer")
     layers = [layer.name for layer in window.viewer.layers]
     print(json.dumps({"run": run, "idle": idle, "viewer_open_ms": opened,
                       "viewer_open_median_ms": statistics.median(opened),

@@ -4,8 +4,10 @@ Zarr figures come from :func:`benchmarks.zarr_write.run`, which the zarr
 backend's author maintains; it is fed this run's plate (see
 :func:`_zarr_on_plate`) so all figures describe the same pixels. Disk and
 memory figures are measured here. Page cache: every write goes to the page
-cache (no fsync) and every read follows a write of the same files, so reads
-are warm; the baselines run under the same conditions, so ratios are fair.
+cache (no fsync; ``os.sync()`` runs, untimed, before each disk write so no
+write pays for the previous one's writeback) and every read follows a write
+of the same files, so reads are warm. Ours and the baseline alternate
+repetitions, so both see the same background load.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import zarr_write
-from benchmarks._core import Figure, median_time
+from benchmarks._core import Figure, paired_medians
 from benchmarks.plate import BenchPlate
 
 __all__ = ["zarr_figures", "disk_figures", "memory_figures"]
@@ -107,11 +109,15 @@ def disk_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
                                                     photometric="minisblack"), flat))
 
     def clear(d: Path) -> Any:
-        return lambda: shutil.rmtree(d, ignore_errors=True)
+        def run() -> None:
+            shutil.rmtree(d, ignore_errors=True)
+            os.sync()  # start each write with no dirty pages queued by the previous one
+        return run
 
     reps, mb = plate.repeats, plate.mb
-    t_ours = median_time(ours_write, reps, clear(ours_dir))
-    t_ref = median_time(ref_write, reps, clear(ref_dir))
+    t = paired_medians({"ours": ours_write, "ref": ref_write}, reps,
+                       {"ours": clear(ours_dir), "ref": clear(ref_dir)})
+    t_ours, t_ref = t["ours"], t["ref"]
 
     def ours_read() -> None:
         fm = FileManager()
@@ -122,8 +128,8 @@ def disk_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
         with ThreadPoolExecutor(workers) as ex:
             list(ex.map(lambda an: tifffile.imread(ref_dir / an[1]), flat))
 
-    r_ours = median_time(ours_read, reps)
-    r_ref = median_time(ref_read, reps)
+    t = paired_medians({"ours": ours_read, "ref": ref_read}, reps)
+    r_ours, r_ref = t["ours"], t["ref"]
     shutil.rmtree(ours_dir, ignore_errors=True)
     shutil.rmtree(ref_dir, ignore_errors=True)
     return [
@@ -172,9 +178,8 @@ def memory_figures(plate: BenchPlate) -> list[Figure]:
             d[k] = arr
             d[k]  # noqa: B018 - the lookup is what is timed
 
-    t_ours = median_time(ours, reps) / n * 1e6
-    t_fm = median_time(via_fm, reps) / n * 1e6
-    t_ref = median_time(ref, reps) / n * 1e6
+    t = paired_medians({"ours": ours, "fm": via_fm, "ref": ref}, reps)
+    t_ours, t_fm, t_ref = (t[k] / n * 1e6 for k in ("ours", "fm", "ref"))
     return [
         Figure("memory.roundtrip", "memory backend save+load per image", t_ours, t_ref, "us",
                t_ours - t_ref, "< 5", "overhead in us (ours - dict)",
