@@ -50,12 +50,30 @@ def func_label(func: Callable[..., Any]) -> str:
     return name_of(func) or str(getattr(func, "__name__", type(func).__name__))
 
 
+def _resolve(obj: Any) -> Any:
+    """A registered function name becomes its callable (unknown name -> clear error)."""
+    if isinstance(obj, str):
+        from openhcs_gui.functions import get_function
+
+        try:
+            return get_function(obj).func
+        except KeyError as e:  # FunctionNotFoundError: re-raise as a validation reason
+            raise ValueError(str(e)) from None
+    return obj
+
+
 def _as_item(obj: Any, where: str) -> FuncItem:
+    obj = _resolve(obj)
     if callable(obj):
         return obj, {}
-    if isinstance(obj, tuple) and len(obj) == 2 and callable(obj[0]) and isinstance(obj[1], dict):
-        return obj[0], dict(obj[1])
-    raise ValueError(f"{where} must be a callable or (callable, kwargs), got {type(obj).__name__}")
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], dict):
+        func = _resolve(obj[0])
+        if callable(func):
+            return func, dict(obj[1])
+    raise ValueError(
+        f"{where} must be a callable, a registered function name or (callable, kwargs), "
+        f"got {type(obj).__name__}"
+    )
 
 
 def _as_chain(obj: Any, where: str) -> list[FuncItem]:
@@ -124,7 +142,7 @@ class FunctionStep(EventedModel):
     Parameters
     ----------
     func
-        A callable, a ``(callable, kwargs)`` pair, a list of those (a chain:
+        A callable or registered function name, a ``(callable, kwargs)`` pair, a list of those (a chain:
         each output stack feeds the next function), or a ``dict`` mapping a
         channel number to any of those (different processing per channel).
     name
@@ -188,7 +206,7 @@ class FunctionStep(EventedModel):
             )
         except ValidationError as e:
             reasons = "; ".join(str(err.get("msg", "")).removeprefix("Value error, ") for err in e.errors())
-            raise PipelineError(f"Step {label!r}: {reasons}.") from None
+            raise PipelineError(f"Step {label!r}: {reasons.rstrip('.')}.") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # pydantic leaves a rejected assignment in place when a model validator
