@@ -112,7 +112,11 @@ def main(argv: list[str]) -> int:
         raise RuntimeError("the plate did not open within 120 s")
     window.session.replace_pipeline(build_pipeline())
     window.session.cfg.materialization_defaults.output_path = out / "runs"
-    _wait(app, lambda: False, 1.0)  # let the first well's raw layers settle
+    from openhcs_gui.ui import workers
+
+    _wait(app, lambda: False, 0.5)
+    workers.wait_idle(timeout=120)  # the first well's raw images, read in a worker...
+    _wait(app, lambda: False, 1.5)  # ...then added to napari on this thread: let it settle
 
     beat = Heartbeat()
     beat.start()
