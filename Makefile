@@ -42,5 +42,22 @@ bench-peers: $(STAMP) $(PEERS)/.installed
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check openhcs_gui tests benchmarks
 
+# Installers for bench scientists (packaging/README.md). `package` always rebuilds;
+# `package-test` rebuilds only when the sources changed since the last build, then
+# runs the tar.gz and the .deb under Xvfb in a clean environment (packaging/test_bundle.sh).
+PKG_STAMP := dist/.package-built
+PKG_SRC    = $(shell find openhcs_gui packaging -type f -not -path '*/__pycache__/*' -not -path 'packaging/ci/*' \
+               -not -name '*.md' -not -name test_bundle.sh -not -name check_smoke.py) pyproject.toml
+
+package: $(STAMP)
+	@bash packaging/build.sh
+
+$(PKG_STAMP): $(STAMP) $(PKG_SRC)
+	@bash packaging/build.sh
+
+package-test: $(PKG_STAMP)
+	@bash scripts/system_deps.sh --test
+	@bash packaging/test_bundle.sh
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
