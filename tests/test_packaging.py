@@ -1,0 +1,141 @@
+"""Fast checks of the packaging files (no bundle is built here; `make package-test` does that).
+
+They catch the mistakes that would otherwise only show up after a 4-minute build:
+a spec that does not parse, a menu entry pointing at a missing icon, a broken shell
+script, a screenshot checker that lets a blank canvas through.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGING = ROOT / "packaging"
+RESOURCES = ROOT / "openhcs_gui" / "resources"
+ICON_SIZES = (16, 32, 48, 64, 128, 256)
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_spec_is_valid_python_and_names_the_entry_script() -> None:
+    source = (PACKAGING / "openhcs-gui.spec").read_text(encoding="utf-8")
+    compile(source, "openhcs-gui.spec", "exec")
+    assert '"packaging" / "entry.py"' in source
+    assert (PACKAGING / "entry.py").is_file()
+    for needed in ("napari_builtins", "vispy", "npe2", "app_model", "magicgui", "superqt",
+                   "copy_metadata", "collect_data_files"):
+        assert needed in source
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [([], None), (["gui"], None), (["--smoke-test", "out"], "out"),
+     (["--smoke-test=out dir"], "out dir"), (["run", "plate"], None)],
+)
+def test_entry_finds_the_smoke_test_directory(argv: list[str], expected: str | None) -> None:
+    entry = _load(PACKAGING / "entry.py")
+    assert entry._smoke_output_dir(argv) == expected
+
+
+def test_entry_rejects_smoke_test_without_directory() -> None:
+    entry = _load(PACKAGING / "entry.py")
+    with pytest.raises(SystemExit):
+        entry._smoke_output_dir(["--smoke-test"])
+
+
+def test_desktop_entry_is_complete() -> None:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    parser.read(PACKAGING / "linux" / "openhcs-gui.desktop", encoding="utf-8")
+    entry = parser["Desktop Entry"]
+    assert entry["Type"] == "Application"
+    assert entry["Exec"].split()[0] == "openhcs-gui"
+    assert entry["Icon"] == "openhcs-gui"
+    assert entry["Terminal"] == "false"
+    categories = entry["Categories"]
+    assert categories.endswith(";") and "Science" in categories.split(";")
+    assert entry["Keywords"].endswith(";")
+
+
+def test_icons_exist_in_every_size() -> None:
+    root = ET.parse(RESOURCES / "icon.svg").getroot()
+    assert root.tag.endswith("svg") and root.get("viewBox") == "0 0 256 256"
+    for size in ICON_SIZES:
+        with Image.open(RESOURCES / f"icon-{size}.png") as image:
+            assert image.size == (size, size)
+            assert image.mode == "RGBA"
+
+
+@pytest.mark.parametrize("script", ["build.sh", "test_bundle.sh", "linux/install-desktop-entry.sh"])
+def test_shell_scripts_parse(script: str) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash not available")
+    subprocess.run([bash, "-n", str(PACKAGING / script)], check=True)
+
+
+def test_package_extra_and_make_targets() -> None:
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        extras = tomllib.load(fh)["project"]["optional-dependencies"]
+    assert any(req.startswith("pyinstaller") for req in extras["package"])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "\npackage:" in makefile and "\npackage-test:" in makefile
+
+
+def test_ci_workflow_builds_on_three_systems() -> None:
+    workflow = yaml.safe_load((PACKAGING / "ci" / "build.yml").read_text(encoding="utf-8"))
+    runners = [item["os"] for item in workflow["jobs"]["bundle"]["strategy"]["matrix"]["include"]]
+    assert any(r.startswith("ubuntu") for r in runners)
+    assert any(r.startswith("windows") for r in runners)
+    assert any(r.startswith("macos") for r in runners)
+    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["bundle"]["steps"])
+    assert "--smoke-test" in steps and "openhcs-gui.spec" in steps
+
+
+def _fake_smoke_output(tmp_path: Path, canvas: np.ndarray) -> Path:
+    """A smoke-test folder as the bundled app writes it, with ``canvas`` pasted in."""
+    window = np.full((900, 1440, 3), 38, dtype=np.uint8)
+    window[23:23 + canvas.shape[0], 339:339 + canvas.shape[1]] = canvas
+    Image.fromarray(window).save(tmp_path / "screenshot.png")
+    report = {"status": "passed", "frozen": True,
+              "canvas_rect_xywh": [339, 23, canvas.shape[1], canvas.shape[0]],
+              "layers_shown": [{"name": "3.count A01 channel 1", "backend": "zarr"}]}
+    (tmp_path / "smoke_report.json").write_text(json.dumps(report), encoding="utf-8")
+    return tmp_path
+
+
+def test_screenshot_check_rejects_a_blank_canvas(tmp_path: Path) -> None:
+    checker = _load(PACKAGING / "check_smoke.py")
+    out = _fake_smoke_output(tmp_path, np.zeros((600, 600, 3), dtype=np.uint8))
+    problems = checker.check(out)
+    assert any("blank" in p for p in problems)
+
+
+def test_screenshot_check_accepts_an_image_in_the_canvas(tmp_path: Path) -> None:
+    checker = _load(PACKAGING / "check_smoke.py")
+    canvas = np.zeros((600, 600, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:600, :600]
+    for cy, cx in ((100, 120), (300, 420), (480, 200)):
+        canvas[(yy - cy) ** 2 + (xx - cx) ** 2 < 15 ** 2] = (255, 0, 255)
+    assert checker.check(_fake_smoke_output(tmp_path, canvas)) == []
