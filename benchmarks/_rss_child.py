@@ -3,7 +3,7 @@
 Runs the benchmark pipeline on the first ``N`` wells of ``PLATE`` with
 ``keep_intermediates=False`` and prints one JSON line with the peak resident
 set size after imports and after the run. A fresh process is the only honest
-way to read a peak: ``ru_maxrss`` never goes down.
+way to read a peak: a high-water mark never goes down.
 """
 
 from __future__ import annotations
@@ -16,7 +16,21 @@ from pathlib import Path
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Peak RSS of this process image in MB (1e6 bytes).
+
+    Linux: ``VmHWM`` from ``/proc/self/status``. Not ``ru_maxrss``: Linux
+    carries the parent's high-water mark across fork + exec into it, so a
+    child started by a 1 GB benchmark process would report 1 GB whatever it did.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS: bytes; others: KiB
+    return kib / 1e6 if sys.platform == "darwin" else kib * 1024 / 1e6
 
 
 def main(argv: list[str]) -> int:
