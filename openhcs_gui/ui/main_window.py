@@ -25,7 +25,7 @@ from openhcs_gui.ui.pipeline_editor import PipelineEditor
 from openhcs_gui.ui.plate_panel import PlatePanel
 from openhcs_gui.ui.run_panel import RunPanel
 from openhcs_gui.ui.session import Session
-from openhcs_gui.ui.viewer import ViewerWidget
+from openhcs_gui.ui.viewer import ViewerWidget, register_napari_resources
 
 __all__ = ["MainWindow"]
 
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        register_napari_resources()  # before any napari stylesheet is applied
         self.setWindowTitle("OpenHCS")
         self.setObjectName("OpenHCSMainWindow")
         self.setStyleSheet(get_stylesheet("dark"))  # napari's look for the whole window

@@ -289,12 +289,10 @@ class RunPanel(QWidget):
                 self._images += 1
                 self._bytes += event.nbytes
             elif isinstance(event, StepFinished):
-                if event.step_index < len(self.step_bars):
+                if event.step_index < len(self._step_done):
                     self._step_done[event.step_index] += 1
-                    self.step_bars[event.step_index].setValue(self._step_done[event.step_index])
             elif isinstance(event, WellFinished):
                 self._wells_done += 1
-                self.overall.setValue(self._wells_done)
             elif isinstance(event, WellFailed):
                 self._log(f"✖ {event.well} failed at '{event.step_name}': {event.message}",
                           "#e0443e", event.traceback)
@@ -306,6 +304,22 @@ class RunPanel(QWidget):
                 self._log(f"Run {event.status.value} in {event.seconds:.1f} s.")
 
     def _update_stats(self) -> None:
+        # Progress is drawn here, at the timer's pace, not per event, and with
+        # updates suspended: QProgressBar.setValue repaints synchronously, and a
+        # window holding an OpenGL canvas recomposes as a whole on every repaint —
+        # costly when that is done in software (Xvfb, remote desktops, VMs).
+        self.setUpdatesEnabled(False)
+        try:
+            self._apply_progress()
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _apply_progress(self) -> None:
+        if self.overall.value() != self._wells_done:
+            self.overall.setValue(self._wells_done)
+        for bar, done in zip(self.step_bars, self._step_done, strict=False):
+            if bar.value() != done:
+                bar.setValue(done)
         elapsed = time.perf_counter() - self._t0 if self._t0 else 0.0
         rate = self._images / elapsed if elapsed > 0 else 0.0
         mbps = self._bytes / 1e6 / elapsed if elapsed > 0 else 0.0

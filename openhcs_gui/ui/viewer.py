@@ -18,7 +18,7 @@ from napari.components import ViewerModel
 from napari.qt import QtViewer, get_qapp
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
-__all__ = ["LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap", "stack_axis_labels"]
+__all__ = ["register_napari_resources", "LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap", "stack_axis_labels"]
 
 #: Colormaps for channels shown together (additive blending); one channel stays gray.
 _CHANNEL_COLORMAPS = ("cyan", "magenta", "yellow", "green", "red", "blue")
@@ -89,6 +89,15 @@ class LayerSpec:
     axis_labels: tuple[str, ...] = ()
 
 
+def register_napari_resources() -> None:
+    """Register napari's icon and theme search paths on the running application.
+
+    napari's stylesheets name icons as ``theme_dark:/…``; ``get_qapp`` sets those
+    paths up (once) even when the application was created by someone else.
+    """
+    get_qapp()
+
+
 class ViewerWidget(QWidget):
     """napari's canvas, dims sliders, layer list and layer controls, embedded.
 
@@ -100,7 +109,7 @@ class ViewerWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        get_qapp()  # registers napari's icon/theme search paths on the running application
+        register_napari_resources()
         self.model = ViewerModel(title="OpenHCS")
         self.qt_viewer = QtViewer(self.model, show_welcome_screen=True, tips=_WELCOME_TIPS)
         layout = QVBoxLayout(self)
@@ -138,8 +147,12 @@ class ViewerWidget(QWidget):
         list
             The new napari layers.
         """
-        if replace:
+        if replace and len(self.model.layers):
             self.model.layers.clear()
+            # Draw the emptied scene before new layers arrive: replacing layers of
+            # another dimensionality within one event-loop turn crashed Mesa's
+            # glDrawArrays under Xvfb (napari 0.9 / vispy 0.17).
+            self.qt_viewer.canvas.native.repaint()
         added = []
         for spec in specs:
             layer = self.model.add_image(

@@ -13,15 +13,20 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 __all__ = ["Task", "submit", "active_tasks", "wait_idle", "shutdown"]
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _active: set[Task] = set()
+#: Delivered tasks, kept alive until the event loop has left their slot: a QObject
+#: whose last Python reference dies inside its own signal dispatch is freed while
+#: Qt still uses it (memory corruption that crashed later in unrelated code).
+_retired: set[Task] = set()
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -55,6 +60,8 @@ class Task(QObject):
 
     def _on_worker_done(self, outcome: tuple[bool, Any, str]) -> None:
         _active.discard(self)
+        _retired.add(self)
+        QTimer.singleShot(0, partial(_retired.discard, self))
         ok, value, tb = outcome
         if ok:
             self.finished.emit(value)
