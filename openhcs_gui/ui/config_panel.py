@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from openhcs_gui.config import effective_materialization, effective_value
@@ -52,6 +52,7 @@ class ConfigPanel(QWidget):
         hint.setStyleSheet("color: #9aa0a6;")
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)

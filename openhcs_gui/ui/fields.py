@@ -53,8 +53,16 @@ def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+#: Words shown in capitals in generated labels ("ome_zarr_metadata" -> "OME zarr metadata").
+ACRONYMS = {"vfs": "VFS", "ome": "OME", "ngff": "NGFF", "id": "ID", "url": "URL", "xy": "XY", "num": "Number of"}
+
+
 def _title(name: str) -> str:
-    return name.replace("_", " ").strip().capitalize()
+    words = [w for w in name.split("_") if w]
+    shown = [ACRONYMS.get(w.lower(), w) for w in words]
+    if shown and shown[0] == words[0]:
+        shown[0] = shown[0].capitalize()
+    return " ".join(shown)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ class PlatePanel(QWidget):
         super().__init__(parent)
         self._session = session
         self._sources: list[tuple[str, int, str, str]] = []
+        self._heatmap_task: workers.Task | None = None
         self.open_button = QPushButton("Open plate…", self)
         self.open_button.clicked.connect(self.open_requested)
         self.info = QLabel("No plate open. Use “Open plate…” or File → Open plate (Ctrl+O).", self)
@@ -239,8 +240,6 @@ class PlatePanel(QWidget):
         self.heatmap_combo.setCurrentText(label)
         return self._heatmap_task
 
-    _heatmap_task: workers.Task | None = None
-
     def _on_heatmap_combo_changed(self, position: int) -> None:
         result = self._session.result
         if position <= 0 or result is None or position > len(self._sources):
@@ -249,6 +248,7 @@ class PlatePanel(QWidget):
             self._heatmap_task = None
             return
         label, step, table, column = self._sources[position - 1]
+        self.heatmap_combo.setToolTip(label)
         self._heatmap_task = workers.submit(
             well_means,
             result,
