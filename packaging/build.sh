@@ -58,8 +58,10 @@ log "bundle: $BUNDLE ($bundle_mb MB unpacked, built in ${build_s} s)"
 
 # 3. tar.gz: unpack anywhere, run ./openhcs-gui/openhcs-gui.
 TAR="$DIST/$APP-$VERSION-linux-$ARCH_TAR.tar.gz"
+t1=$SECONDS
 tar -C "$DIST" -czf "$TAR" "$APP"
-log "tar.gz: $TAR ($(du -m "$TAR" | cut -f1) MB)"
+tar_s=$((SECONDS - t1))
+log "tar.gz: $TAR ($(du -m "$TAR" | cut -f1) MB, ${tar_s} s)"
 
 # 4. .deb (dpkg-deb only; no debhelper needed).
 if [[ $make_deb == 1 ]]; then
@@ -69,7 +71,8 @@ if [[ $make_deb == 1 ]]; then
   mkdir -p "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
     "$STAGE/usr/share/doc/$APP" "$STAGE/DEBIAN" "$STAGE/usr/share/icons/hicolor/scalable/apps"
   cp -a "$BUNDLE" "$STAGE/opt/$APP"
-  rm "$STAGE/opt/$APP/install-desktop-entry.sh"  # the package installs the entry itself
+  # the package installs the menu entry itself (these two are for the tar.gz)
+  rm "$STAGE/opt/$APP/install-desktop-entry.sh" "$STAGE/opt/$APP/openhcs-gui.desktop"
   ln -s "/opt/$APP/$APP" "$STAGE/usr/bin/$APP"
   install -m 644 packaging/linux/openhcs-gui.desktop "$STAGE/usr/share/applications/"
   RES=openhcs_gui/resources
@@ -95,7 +98,7 @@ Version: $VERSION
 Architecture: $ARCH_DEB
 Maintainer: OpenHCS GUI developers <openhcs-gui@users.noreply.github.com>
 Installed-Size: $installed_kb
-Depends: libc6 (>= $glibc), libgl1, libegl1, libfontconfig1, libfreetype6, libdbus-1-3, libxkbcommon0
+Depends: libc6 (>= $glibc), libgl1, libegl1, libxcb1, libfontconfig1, libfreetype6, libdbus-1-3, libxkbcommon0
 Recommends: libgl1-mesa-dri
 Section: science
 Priority: optional
@@ -120,16 +123,19 @@ EOF
   sed -i 's/if \[ "$1" = configure \]/if [ "$1" = remove ] || [ "$1" = purge ]/' "$STAGE/DEBIAN/postrm"
   chmod 755 "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/postrm"
   DEB="$DIST/${APP}_${VERSION}_$ARCH_DEB.deb"
+  t1=$SECONDS
   dpkg-deb --root-owner-group -Zxz -z6 --threads-max="$(nproc)" --build "$STAGE" "$DEB" >/dev/null
-  log "deb: $DEB ($(du -m "$DEB" | cut -f1) MB; needs glibc >= $glibc)"
+  deb_s=$((SECONDS - t1))
+  log "deb: $DEB ($(du -m "$DEB" | cut -f1) MB, ${deb_s} s; needs glibc >= $glibc)"
   rm -rf "$STAGE"
 fi
 
 deb_json=null
-[[ -n "$DEB" ]] && deb_json="{\"file\": \"$(basename "$DEB")\", \"mb\": $(du -m "$DEB" | cut -f1)}"
+[[ -n "$DEB" ]] && deb_json="{\"file\": \"$(basename "$DEB")\", \"mb\": $(du -m "$DEB" | cut -f1), \"seconds\": $deb_s}"
 cat > "$DIST/package-info.json" <<EOF
 {"version": "$VERSION", "build_seconds": $build_s, "bundle_mb": $bundle_mb,
- "tar_gz": {"file": "$(basename "$TAR")", "mb": $(du -m "$TAR" | cut -f1)}, "deb": $deb_json}
+ "tar_gz": {"file": "$(basename "$TAR")", "mb": $(du -m "$TAR" | cut -f1), "seconds": $tar_s},
+ "deb": $deb_json}
 EOF
 touch "$DIST/.package-built"
 log "done in $((SECONDS - t0)) s"
