@@ -361,10 +361,10 @@ def run_smoke_test(output_dir: str | os.PathLike[str], timeout_s: float = 600.0)
     from openhcs_gui.cli import has_display
 
     if not has_display():  # Qt would abort the process without a useful message
-        reason = ("no display: run under a desktop session or xvfb-run "
+        why = ("no display: run under a desktop session or xvfb-run "
                   "(DISPLAY/WAYLAND_DISPLAY unset, QT_QPA_PLATFORM not offscreen)")
-        report.write(status="failed", reason=reason, exit_code=EXIT_FAILED)
-        print(f"openhcs-gui smoke test: FAILED: {reason}", file=sys.stderr, flush=True)
+        report.write(status="failed", reason=why, exit_code=EXIT_FAILED)
+        print(f"openhcs-gui smoke test: FAILED: {why}", file=sys.stderr, flush=True)
         return EXIT_FAILED
     watchdog = _watchdog(report, timeout_s)
     code, reason = EXIT_OK, None
