@@ -40,11 +40,16 @@ def _parents(key: str) -> list[str]:
 
 
 class _KeyStore(dict[str, Any]):
-    """The key -> object dict plus a count of keys under each directory prefix.
+    """The key -> object dict plus, per directory, the number of its direct children.
 
-    The count makes ``is_dir`` and the file/folder clash check on ``save``
-    O(depth) instead of a scan over every key. It is derived from the keys only
-    (directories are never stored), and kept right by every mutation path.
+    ``dirs`` makes ``is_dir`` and the file/folder clash check on ``save`` a dict
+    lookup instead of a scan over every key. It is derived from the keys only
+    (directories are never stored) and kept right by every mutation path.
+
+    Why direct children and not "keys below": a new file in a folder that
+    already exists then touches one entry (its parent) with one ``rpartition``,
+    instead of re-joining and counting every ancestor on every insert. A count
+    only reaches an ancestor when a folder appears or disappears.
     """
 
     def __init__(self, items: dict[str, Any] | None = None) -> None:
@@ -55,18 +60,27 @@ class _KeyStore(dict[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key not in self:
-            for parent in _parents(key):
-                self.dirs[parent] = self.dirs.get(parent, 0) + 1
+            dirs = self.dirs
+            parent = key.rpartition("/")[0]
+            while parent:
+                count = dirs.get(parent, 0)
+                dirs[parent] = count + 1
+                if count:  # the folder already existed: its ancestors are unchanged
+                    break
+                parent = parent.rpartition("/")[0]
         super().__setitem__(key, value)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        for parent in _parents(key):
-            left = self.dirs[parent] - 1
+        dirs = self.dirs
+        parent = key.rpartition("/")[0]
+        while parent:
+            left = dirs[parent] - 1
             if left:
-                self.dirs[parent] = left
-            else:
-                del self.dirs[parent]
+                dirs[parent] = left
+                break
+            del dirs[parent]  # the folder vanished: one child fewer for its parent
+            parent = parent.rpartition("/")[0]
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         if key not in self:
@@ -89,7 +103,7 @@ class _KeyStore(dict[str, Any]):
 def _read_only_view(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         view = value.view()
-        view.flags.writeable = False
+        view.setflags(write=False)  # same as flags.writeable = False, minus a flags object
         return view
     return value
 
@@ -285,13 +299,20 @@ class MemoryBackend(StorageBackend):
             if not overwrite:
                 raise PathExistsError(f"Cannot save to {self._where(key)}: it already exists.")
             return
+        parent = key.rpartition("/")[0]
+        # A known folder's ancestors are folders too, so only a new folder needs the walk.
+        if parent and parent not in self._data.dirs:
+            self._check_no_file_parent(key)
+        if key in self._data.dirs:
+            raise PathExistsError(f"Cannot save to {self._where(key)}: it is a directory.")
+
+    def _check_no_file_parent(self, key: str) -> None:
+        """Refuse ``key`` when one of its ancestors is a stored object; caller holds the lock."""
         for parent in _parents(key):
             if parent in self._data:
                 raise NotWritableError(
                     f"Cannot save {self._where(key)}: its parent '{parent}' is a file, not a folder."
                 )
-        if key in self._data.dirs:
-            raise PathExistsError(f"Cannot save to {self._where(key)}: it is a directory.")
 
     # ------------------------------------------------- data-like behaviour
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 from contract import (
@@ -13,6 +14,7 @@ from contract import (
     assert_same_array,
     make_image,
 )
+from hypothesis import given, settings
 
 from openhcs_gui.errors import NotWritableError, PathExistsError
 from openhcs_gui.vfs.memory import MemoryBackend
@@ -155,3 +157,43 @@ def test_directory_index_follows_raw_and_api_writes(mem: MemoryBackend) -> None:
     assert not mem.is_dir("x/y") and mem.is_dir("x")
     mem.drop("x")
     assert not mem.is_dir("x") and mem._data.dirs == {}
+
+
+def _expected_dirs(keys: set[str]) -> dict[str, int]:
+    """Direct-children count of every folder implied by ``keys`` (the index's definition)."""
+    children: dict[str, set[str]] = {}
+    for key in keys:
+        parts = key.split("/")
+        for i in range(1, len(parts)):
+            children.setdefault("/".join(parts[:i]), set()).add(parts[i])
+    return {d: len(c) for d, c in children.items()}
+
+
+_SEGMENT = st.sampled_from(["a", "b", "c"])
+_KEY = st.lists(_SEGMENT, min_size=1, max_size=4).map(lambda p: "/".join(p) + ".npy")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), _KEY), max_size=30))
+def test_directory_index_matches_keys_after_random_saves_and_deletes(
+    ops: list[tuple[bool, str]],
+) -> None:
+    mem = MemoryBackend()
+    for save, key in ops:
+        if save:
+            mem.save(np.zeros(1), key)
+        elif mem.is_file(key):
+            mem.delete(key)
+        assert mem._data.dirs == _expected_dirs(set(mem._data))
+    mem.drop("a")
+    assert mem._data.dirs == _expected_dirs(set(mem._data))
+
+
+def test_file_parent_refused_in_new_and_known_folders(mem: MemoryBackend) -> None:
+    mem.save(np.ones(1), "d/f.npy")
+    with pytest.raises(NotWritableError, match="'d/f.npy' is a file"):
+        mem.save(np.ones(1), "d/f.npy/x/y.npy")  # new folder: the parent walk runs
+    mem.save(np.ones(1), "d/g.npy")  # known folder: no walk needed
+    assert mem.list_prefix("d") == ["d/f.npy", "d/g.npy"]
+    with pytest.raises(PathExistsError, match="directory"):
+        mem.save(np.ones(1), "d")
