@@ -40,8 +40,10 @@ from openhcs_gui.pipeline import (
     StepFinished,
     WellFailed,
     WellFinished,
+    run_pipeline,  # imported with the panel, not on the first click of Run (~20 ms)
 )
 from openhcs_gui.ui import workers
+from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.session import Session
 
 __all__ = ["RunController", "RunPanel"]
@@ -83,8 +85,6 @@ class RunController(QObject):
 
     def start(self, pipeline: Any, plate: Any, cfg: Any) -> None:
         """Start ``run_pipeline(pipeline, plate, cfg)`` in the background."""
-        from openhcs_gui.pipeline import run_pipeline
-
         self.token = CancelToken()
         self.task = workers.submit(
             run_pipeline,
@@ -176,6 +176,10 @@ class RunPanel(QWidget):
         self.overall.setFormat("no run yet")
         self.stats = QLabel("Open a plate and build a pipeline, then press Run (F5).", self)
         self.stats.setWordWrap(True)
+        # Room for the longest statistics line wrapped once: a label whose height
+        # changes re-lays out the whole window (and resizes the napari canvas).
+        self.stats.setFixedHeight(2 * self.stats.fontMetrics().lineSpacing() + 4)
+        self.stats.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.steps_box = QWidget(self)
         self.steps_layout = QFormLayout(self.steps_box)
         self.steps_layout.setContentsMargins(0, 0, 0, 0)
@@ -190,7 +194,7 @@ class RunPanel(QWidget):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self._update_stats)
 
-        left = QWidget(self)
+        left = self._progress_box = QWidget(self)
         grid = QGridLayout(left)
         grid.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
@@ -212,6 +216,18 @@ class RunPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
+        self._step_names: list[str] = []
+        pipeline = session.pipeline
+        for signal in (pipeline.events.inserted, pipeline.events.removed, pipeline.events.moved,
+                       pipeline.events.changed, pipeline.events.child_event):
+            listen(self, signal, self._on_pipeline_changed)
+        self._sync_step_rows([s.name for s in pipeline])
+
+    def _on_pipeline_changed(self, *_args: Any) -> None:
+        # Build the step rows while the user edits, so pressing Run creates no
+        # widgets: new rows re-lay out the window and repaint the canvas.
+        if not self.running:
+            self._sync_step_rows([s.name for s in self._session.pipeline])
 
     @property
     def running(self) -> bool:
@@ -263,19 +279,33 @@ class RunPanel(QWidget):
         self._step_done = [0] * len(step_names)
         self.log.clear()
         self.details.clear()
-        while self.steps_layout.rowCount():
-            self.steps_layout.removeRow(0)
-        self.step_bars = []
-        for i, name in enumerate(step_names):
-            bar = QProgressBar(self.steps_box)
+        self._sync_step_rows(step_names)
+        for bar in (self.overall, *self.step_bars):
             bar.setRange(0, max(1, self._total_wells))
             bar.setValue(0)
-            bar.setFormat("%v / %m wells")
-            self.steps_layout.addRow(f"{i + 1}. {name}", bar)
-            self.step_bars.append(bar)
-        self.overall.setRange(0, max(1, self._total_wells))
-        self.overall.setValue(0)
         self.overall.setFormat("wells %v / %m")
+
+    def _sync_step_rows(self, step_names: list[str]) -> None:
+        """One labelled progress bar per step; existing rows are reused, not rebuilt."""
+        if step_names == self._step_names:
+            return
+        while len(self.step_bars) > len(step_names):
+            self.steps_layout.removeRow(len(self.step_bars) - 1)
+            self.step_bars.pop()
+        for i, name in enumerate(step_names):
+            text = f"{i + 1}. {name}"
+            if i < len(self.step_bars):
+                label = self.steps_layout.labelForField(self.step_bars[i])
+                if isinstance(label, QLabel) and label.text() != text:
+                    label.setText(text)
+                continue
+            bar = QProgressBar(self.steps_box)
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            bar.setFormat("%v / %m wells")
+            self.steps_layout.addRow(text, bar)
+            self.step_bars.append(bar)
+        self._step_names = list(step_names)
 
     def _finish(self) -> None:
         self._timer.stop()
@@ -307,14 +337,15 @@ class RunPanel(QWidget):
 
     def _update_stats(self) -> None:
         # Progress is drawn here, at the timer's pace, not per event, and with
-        # updates suspended: QProgressBar.setValue repaints synchronously, and a
-        # window holding an OpenGL canvas recomposes as a whole on every repaint —
-        # costly when that is done in software (Xvfb, remote desktops, VMs).
-        self.setUpdatesEnabled(False)
+        # the progress box's updates suspended: QProgressBar.setValue repaints
+        # (and flushes) synchronously; suspended, every change of this tick is
+        # painted in one deferred update of the box only (not the log).
+        box = self._progress_box
+        box.setUpdatesEnabled(False)
         try:
             self._apply_progress()
         finally:
-            self.setUpdatesEnabled(True)
+            box.setUpdatesEnabled(True)
 
     def _apply_progress(self) -> None:
         if self.overall.value() != self._wells_done:
@@ -325,10 +356,10 @@ class RunPanel(QWidget):
         elapsed = time.perf_counter() - self._t0 if self._t0 else 0.0
         rate = self._images / elapsed if elapsed > 0 else 0.0
         mbps = self._bytes / 1e6 / elapsed if elapsed > 0 else 0.0
-        self.stats.setText(
-            f"Elapsed {elapsed:.1f} s · {self._images} images written "
-            f"({self._bytes / 1e6:.1f} MB) · {rate:.1f} images/s · {mbps:.1f} MB/s"
-        )
+        text = (f"Elapsed {elapsed:.1f} s · {self._images} images written "
+                f"({self._bytes / 1e6:.1f} MB) · {rate:.1f} images/s · {mbps:.1f} MB/s")
+        if self.stats.text() != text:
+            self.stats.setText(text)
 
     def _log(self, text: str, colour: str | None = None, traceback: str = "") -> None:
         item = QListWidgetItem(text, self.log)

@@ -152,17 +152,18 @@ def test_failing_well_shows_traceback_on_click(make_main_window, small_plate: Pa
     assert "Traceback" in window.run_panel.details.toPlainText()
 
 
-@pytest.mark.parametrize(("shown", "limit_ms"), [(False, 100), (True, 1000)], ids=["hidden", "shown"])
+@pytest.mark.parametrize("shown", [False, True], ids=["hidden", "shown"])
 def test_gui_thread_stays_responsive_during_a_run(make_main_window, small_plate: Path, qtbot,
-                                                  record_property, shown: bool, limit_ms: int) -> None:
+                                                  record_property, shown: bool) -> None:
     """A 10 ms QTimer on the GUI thread keeps ticking while the pipeline runs.
 
     Hidden, the heartbeat measures what the run costs the GUI thread (event
-    handling only): it must never stall 100 ms. Shown, every repaint also
-    recomposes the window through OpenGL, which Xvfb does in software (Mesa
-    llvmpipe) on a shared 2-core box — that number is recorded and only guarded
-    against freezes; on a GPU-composited desktop it matches the hidden one.
+    handling only). Shown, every repaint is also flushed to the screen; the
+    napari canvas lives in its own native window, so a progress tick is not
+    recomposed through OpenGL (Mesa llvmpipe in software under Xvfb), and the
+    shown window must stay under 100 ms too.
     """
+    limit_ms = 100
     window = make_main_window(show=shown, size=(1280, 800))
     _open(window, qtbot, small_plate)
     _demo_pipeline(window, qtbot)
