@@ -21,9 +21,10 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, Any
 
@@ -159,6 +160,13 @@ class DiskBackend(StorageBackend):
     max_workers
         Threads used by :meth:`save_batch` / :meth:`load_batch` (tifffile and
         numpy release the GIL while copying and writing). Default: CPU count, at most 8.
+
+    Notes
+    -----
+    The batch thread pool is created on first use and kept until :meth:`close`
+    (issue 7: a pool per call cost a third of the TIFF write rate, since every
+    well paid thread start-up and the join). It is not pickled; a copy makes
+    its own on first use.
     """
 
     scheme = "file"
@@ -172,6 +180,8 @@ class DiskBackend(StorageBackend):
             text = text[len("file://"):] or "/"
         self.root = os.path.abspath(os.path.expanduser(text))
         self.max_workers = max_workers or min(8, os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # ------------------------------------------------------------- helpers
     def _full(self, key: str) -> str:
@@ -203,8 +213,15 @@ class DiskBackend(StorageBackend):
         folder, name = os.path.split(full)
         tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
         try:
-            os.makedirs(folder, exist_ok=True)
-            produce(tmp)
+            try:
+                produce(tmp)
+            except FileNotFoundError as e:
+                # Folders are made on the first failure only, so the common case
+                # (a folder that exists) costs no makedirs stat + mkdir per file.
+                if e.filename != tmp:
+                    raise  # something else is missing (e.g. a copy's source)
+                os.makedirs(folder, exist_ok=True)
+                produce(tmp)
             os.replace(tmp, full)
         except BaseException as e:
             with contextlib.suppress(OSError):  # the temp file may never have been created
@@ -287,12 +304,56 @@ class DiskBackend(StorageBackend):
         """Read several files in parallel, in order."""
         return self._parallel(self.load, [normalize_path(p) for p in paths])
 
+    def _executor(self) -> ThreadPoolExecutor:
+        """The backend's batch pool, created on first use (threads start lazily too)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="disk-io")
+            return self._pool
+
     def _parallel(self, func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        if len(items) < 2 or self.max_workers < 2:
+        """``[func(i) for i in items]`` on ``max_workers`` threads, the caller being one.
+
+        Why the caller works too: a batch is typically one well (8 files on 2
+        cores), so a caller that only waits leaves a core idle at the end of
+        every batch; draining a shared queue keeps all threads busy until the
+        last item and needs one pool thread fewer. Every item runs even when
+        one fails; the first failure (in item order) is then raised.
+        """
+        n = len(items)
+        if n < 2 or self.max_workers < 2:
             return [func(i) for i in items]
-        with ThreadPoolExecutor(min(self.max_workers, len(items))) as pool:
-            futures = [pool.submit(func, i) for i in items]
-        return [f.result() for f in futures]  # all finished; first error re-raised
+        results: list[Any] = [None] * n
+        errors: list[BaseException | None] = [None] * n
+        order = iter(range(n))
+        take = threading.Lock()
+
+        def drain() -> None:
+            while True:
+                with take:
+                    i = next(order, None)
+                if i is None:
+                    return
+                try:
+                    results[i] = func(items[i])
+                except BaseException as e:  # reported to the caller below
+                    errors[i] = e
+
+        pool = self._executor()
+        helpers = [pool.submit(drain) for _ in range(min(self.max_workers, n) - 1)]
+        drain()
+        wait(helpers)
+        for e in errors:
+            if e is not None:
+                raise e
+        return results
+
+    def close(self) -> None:
+        """Stop the batch pool (a later batch starts a new one)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def is_file(self, path: PathLike, /) -> bool:
         """True if ``path`` is a regular file."""
@@ -391,3 +452,13 @@ class DiskBackend(StorageBackend):
 
     def __hash__(self) -> int:
         return hash((DiskBackend, self.root, self.read_only))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_pool"] = None  # threads and locks do not travel; the copy makes its own
+        del state["_pool_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pool_lock = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from contract import BackendContract, ObjectStoreContract, assert_same_array, ma
 from openhcs_gui.errors import (
     InvalidPathError,
     NotWritableError,
+    PathExistsError,
     PathNotFoundError,
     StorageError,
     UnsupportedFormatError,
@@ -241,3 +243,45 @@ def test_move_renames_file_and_folder(disk: DiskBackend, tmp_path: Path) -> None
     assert (tmp_path / "n" / "b.tif").stat().st_ino == inode  # renamed, not copied
     disk.move("n", "o/p")
     assert disk.list_prefix("o") == ["o/p/b.tif"] and not disk.exists("n")
+
+
+def test_batch_pool_is_kept_closed_and_survives_pickling(tmp_path: Path) -> None:
+    disk = DiskBackend(tmp_path, max_workers=2)
+    keys = [f"p/A01_s{i}_w1_z1.tif" for i in range(1, 5)]
+    images = [make_image(np.uint16, (8, 8), seed=i) for i in range(4)]
+    disk.save_batch(images, keys)
+    pool = disk._pool
+    assert pool is not None
+    disk.load_batch(keys)
+    assert disk._pool is pool  # one pool per backend, not one per call
+    clone = pickle.loads(pickle.dumps(disk))
+    assert clone == disk and clone._pool is None  # threads do not travel
+    for got, image in zip(clone.load_batch(keys), images, strict=True):
+        assert_same_array(got, image)
+    assert clone._pool is not None and clone._pool is not pool
+    disk.close()
+    assert disk._pool is None
+    disk.save_batch(images, keys)  # a batch after close starts a new pool
+    disk.close()
+    clone.close()
+
+
+def test_batch_runs_every_item_then_raises_the_first_error(tmp_path: Path) -> None:
+    disk = DiskBackend(tmp_path, max_workers=2)
+    (tmp_path / "q" / "b.tif").mkdir(parents=True)  # a folder where the 2nd file should go
+    good = make_image(np.uint8, (4, 4))
+    with pytest.raises(PathExistsError, match="b.tif"):
+        disk.save_batch([good, good, good], ["q/a.tif", "q/b.tif", "q/c.tif"])
+    assert disk.is_file("q/a.tif") and disk.is_file("q/c.tif")
+    disk.close()
+
+
+def test_missing_folders_are_made_on_first_write_only(tmp_path: Path) -> None:
+    disk = DiskBackend(tmp_path, max_workers=4)
+    keys = [f"deep/er/A01_s{i}_w1_z1.tif" for i in range(1, 9)]  # 8 threads race to make it
+    disk.save_batch([make_image(np.uint8, (4, 4))] * 8, keys)
+    assert disk.list_files("deep/er") == keys
+    (tmp_path / "x").write_text("a file")
+    with pytest.raises(NotWritableError):
+        disk.save(make_image(np.uint8, (4, 4)), "x/y/z.tif")
+    disk.close()
