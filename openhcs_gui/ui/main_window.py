@@ -25,9 +25,31 @@ from openhcs_gui.ui.pipeline_editor import PipelineEditor
 from openhcs_gui.ui.plate_panel import PlatePanel
 from openhcs_gui.ui.run_panel import RunPanel
 from openhcs_gui.ui.session import Session
-from openhcs_gui.ui.viewer import ViewerWidget, register_napari_resources
+from openhcs_gui.ui.viewer import ViewerWidget, local_paths, register_napari_resources
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "classify_drop"]
+
+_METADATA_NAME = "openhcs_metadata.json"
+
+
+def classify_drop(paths: list[Path]) -> tuple[str, Path]:
+    """What a drop of ``paths`` opens: ``("workspace" | "plate", path)`` (worker thread).
+
+    A workspace is its ``openhcs_metadata.json`` or a folder holding one; any
+    other folder is opened as a plate (the scanner names what it cannot read).
+
+    Raises
+    ------
+    ValueError
+        Nothing dropped is a folder or a workspace file.
+    """
+    for path in paths:
+        if path.name == _METADATA_NAME and path.is_file():
+            return "workspace", path.parent
+        if path.is_dir():
+            return ("workspace" if (path / _METADATA_NAME).is_file() else "plate"), path
+    names = ", ".join(p.name for p in paths)
+    raise ValueError(f"drop a plate folder or a workspace ({_METADATA_NAME}); got {names}")
 
 MAX_RECENT = 10
 _STATE_VERSION = 1
@@ -80,7 +102,8 @@ class MainWindow(QMainWindow):
         self._add_docks()
         self.menus = build_menus(self)
         self._connect_panels()
-        self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O).")
+        self.setAcceptDrops(True)  # drops on docks arrive here; on the canvas via the viewer
+        self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O, or drop its folder).")
         self._restore_layout()
 
     # -- construction --------------------------------------------------------------
@@ -122,6 +145,7 @@ class MainWindow(QMainWindow):
         self.pipeline_editor.open_requested.connect(self.menus.open_pipeline_dialog)
         self.pipeline_editor.save_requested.connect(self.menus.save_pipeline_dialog)
         self.outputs_panel.layers_ready.connect(self._on_outputs_panel_layers_ready)
+        self.viewer.paths_dropped.connect(self.open_dropped)
         self.run_panel.run_finished.connect(self._on_run_panel_finished)
         self.run_panel.run_failed.connect(lambda msg: self.report_error("Cannot run", msg))
         for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
@@ -196,6 +220,34 @@ class MainWindow(QMainWindow):
             open_workspace, Path(path), name="open workspace", on_finished=_apply,
             on_failed=lambda e, _tb: self.report_error("Cannot open workspace", str(e)),
         )
+
+    def open_dropped(self, paths: list[Path]) -> workers.Task:
+        """Open dropped paths: a workspace (or its metadata file) or a plate folder.
+
+        Looking at the paths touches the disk, so it runs in a worker like the
+        opening itself.
+        """
+        openers: dict[str, Callable[[Path], Any]] = {"plate": self.open_plate,
+                                                     "workspace": self.open_workspace}
+        return workers.submit(
+            classify_drop, list(paths), name="classify drop",
+            on_finished=lambda kind_path: openers[kind_path[0]](kind_path[1]),
+            on_failed=lambda e, _tb: self.report_error("Cannot open", str(e)),
+        )
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Accept local files and folders (plates, workspaces)."""
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Open what was dropped on a dock or the window frame."""
+        paths = local_paths(event.mimeData())
+        if paths:
+            self.open_dropped(paths)
+            event.acceptProposedAction()
 
     def start_run(self) -> bool:
         """Start a run exactly as the Run button does (False if nothing to run)."""

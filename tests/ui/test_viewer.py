@@ -1,0 +1,109 @@
+"""The viewer: same-structure outputs reuse napari's layers; drag and drop opens plates and workspaces."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from openhcs_gui.constants import RunStatus
+from openhcs_gui.pipeline import demo_pipeline_path
+
+pytestmark = pytest.mark.gui
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    """Deliver a real ``QDropEvent`` carrying file URLs, as a file manager does."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+    assert event.isAccepted()
+
+
+def _run_demo(window, qtbot, plate: Path):
+    with qtbot.waitSignal(window.plate_opened, timeout=30000):
+        window.open_plate(plate)
+    with qtbot.waitSignal(window.pipeline_loaded, timeout=10000):
+        window.load_pipeline(demo_pipeline_path())
+    window.session.cfg.num_workers = 2
+    with qtbot.waitSignal(window.run_finished, timeout=120000) as blocker:
+        window.start_run()
+    assert blocker.args[0].status is RunStatus.COMPLETED
+    return blocker.args[0]
+
+
+def _show(window, qtbot, step: int, well: str) -> float:
+    with qtbot.waitSignal(window.outputs_panel.layers_ready, timeout=20000):
+        t0 = time.perf_counter()
+        window.show_output(step, well)
+    return (time.perf_counter() - t0) * 1000
+
+
+def test_same_structure_output_reuses_layers(make_main_window, small_plate: Path, qtbot) -> None:
+    window = make_main_window(show=True, size=(1280, 800))
+    result = _run_demo(window, qtbot, small_plate)
+    first_ms = _show(window, qtbot, 1, "A01")  # in-memory intermediate, two channels
+    layers = list(window.viewer.layers)
+    assert len(layers) == 2
+    second_ms = _show(window, qtbot, 1, "B02")
+    print(f"\nviewer open: new layers {first_ms:.0f} ms, reused layers {second_ms:.0f} ms")
+    assert all(a is b for a, b in zip(window.viewer.layers, layers, strict=True))
+    step = result.step(1)
+    for channel, layer in enumerate(window.viewer.layers, start=1):
+        assert layer.metadata["well"] == "B02" and layer.metadata["channel"] == channel
+        assert "B02" in layer.name
+        expected = np.stack([result.get_image(1, k) for k in step.keys if k.well == "B02" and k.channel == channel])
+        np.testing.assert_array_equal(layer.data, expected)
+        assert layer.contrast_limits[0] <= expected.max() and layer.contrast_limits[1] >= expected.min()
+    assert not window.viewer.model.canvas.overlays["text"].visible
+
+
+def test_different_structure_replaces_layers(make_main_window, small_plate: Path, qtbot) -> None:
+    window = make_main_window(show=True, size=(1280, 800))
+    result = _run_demo(window, qtbot, small_plate)
+    _show(window, qtbot, 1, "A01")  # (site, y, x) per channel
+    before = list(window.viewer.layers)
+    key = next(k for k in result.step(1).keys if k.well == "A02")
+    with qtbot.waitSignal(window.outputs_panel.layers_ready, timeout=20000):
+        window.show_output(1, "A02", key)  # one 2-D image: another structure
+    qtbot.wait(100)
+    assert len(window.viewer.layers) == 1 and window.viewer.layers[0] not in before
+    np.testing.assert_array_equal(window.viewer.layers[0].data, result.get_image(1, key))
+
+
+def test_dropping_a_plate_folder_opens_the_plate(make_main_window, small_plate: Path, qtbot) -> None:
+    window = make_main_window(show=True, size=(1280, 800))
+    assert window.viewer.model.canvas.overlays["text"].visible  # our welcome text on the empty canvas
+    assert "Drop a plate folder" in window.viewer.model.canvas.overlays["text"].text
+    with qtbot.waitSignal(window.plate_opened, timeout=30000) as blocker:
+        _drop(window.viewer.qt_viewer, [small_plate])
+    assert blocker.args[0].wells == ["A01", "A02", "B01", "B02"]
+    qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # read by our loader, not napari's
+    assert window.viewer.layers[0].metadata["source"] == "plate"
+    assert not window.viewer.model.canvas.overlays["text"].visible
+
+
+def test_dropping_a_workspace_on_a_dock_opens_it(make_main_window, small_plate: Path, qtbot) -> None:
+    window = make_main_window(show=True, size=(1280, 800))
+    result = _run_demo(window, qtbot, small_plate)
+    window.session.set_result(None)
+    metadata = Path(result.workspace) / "openhcs_metadata.json"
+    with qtbot.waitSignal(window.session.result_changed, timeout=20000) as blocker:
+        _drop(window, [metadata])  # a drop on a dock reaches the main window
+    assert Path(blocker.args[0].workspace) == Path(result.workspace)
+    assert {i.text(1) for i in window.outputs_panel.items()} == {"memory", "zarr"}
+
+
+def test_dropping_something_else_explains(make_main_window, tmp_path: Path, qtbot) -> None:
+    window = make_main_window()
+    stray = tmp_path / "notes.txt"
+    stray.write_text("not a plate")
+    with qtbot.waitSignal(window.error_reported, timeout=20000) as blocker:
+        _drop(window, [stray])
+    assert "plate folder" in blocker.args[1]
