@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "ThreadExecutor": "openhcs_gui.pipeline.runner",
     "WorkUnit": "openhcs_gui.pipeline.runner",
     "open_workspace": "openhcs_gui.pipeline.provenance",
+    "ResumeError": "openhcs_gui.pipeline.resume",
+    "find_workspace": "openhcs_gui.pipeline.resume",
     "demo_pipeline_path": "openhcs_gui.pipeline.demo",
     "load_demo_pipeline": "openhcs_gui.pipeline.demo",
 }

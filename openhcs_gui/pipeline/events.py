@@ -33,9 +33,10 @@ __all__ = [
 class RunStarted:
     """The plan is made and the workspace exists; wells are about to start."""
 
-    total_wells: int
+    total_wells: int  #: wells that will run (a resumed run excludes ``skipped``)
     steps: tuple[str, ...]
     workspace: str = ""
+    skipped: int = 0  #: wells a resumed run skips because they completed before
 
 
 @dataclass(frozen=True)

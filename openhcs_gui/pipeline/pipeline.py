@@ -82,11 +82,17 @@ class Pipeline(EventedList[FunctionStep]):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         overwrite: bool = False,
+        resume: bool | str | os.PathLike[str] = False,
     ) -> RunResult:
-        """Run on ``plate``; see :func:`openhcs_gui.pipeline.run_pipeline`."""
+        """Run on ``plate``; see :func:`openhcs_gui.pipeline.run_pipeline`.
+
+        ``resume=True`` (or a workspace path) continues a killed or failed run
+        in its workspace, skipping the wells it already completed.
+        """
         from openhcs_gui.pipeline.runner import run_pipeline
 
-        return run_pipeline(self, plate, cfg, progress=progress, cancel=cancel, overwrite=overwrite)
+        return run_pipeline(self, plate, cfg, progress=progress, cancel=cancel, overwrite=overwrite,
+                            resume=resume)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

@@ -34,7 +34,9 @@ from openhcs_gui.pipeline.planner import ExecutionPlan
 from openhcs_gui.pipeline.result import RunResult, StepOutput, WellError
 from openhcs_gui.vfs.keys import parse_image_name
 
-__all__ = ["METADATA_NAME", "ProvenanceWriter", "open_workspace", "software_versions", "zarr_arrays"]
+__all__ = [
+    "METADATA_NAME", "ProvenanceWriter", "open_workspace", "pipeline_record", "software_versions", "zarr_arrays",
+]
 
 METADATA_NAME = "openhcs_metadata.json"
 FORMAT = "openhcs-workspace"
@@ -56,7 +58,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _pipeline_dict(pipeline: Any) -> dict[str, Any]:
+def pipeline_record(pipeline: Any) -> dict[str, Any]:
+    """The pipeline as recorded in provenance (function names + kwargs; labels if unregistered)."""
     try:
         return dict(pipeline.to_dict())
     except (PipelineError, AttributeError):  # unregistered functions: record labels only
@@ -69,7 +72,10 @@ def _pipeline_dict(pipeline: Any) -> dict[str, Any]:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` via a temp file and ``os.replace`` (never half-written)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())  # a well marked completed must survive a power cut, not just a kill
     os.replace(tmp, path)
 
 
@@ -102,11 +108,15 @@ class ProvenanceWriter:
     cfg, pipeline, plate, plan
         What is recorded as the run's inputs.
     interval
-        Minimum seconds between two throttled writes.
+        Minimum seconds between two throttled writes (a finished well is
+        always written at once: resuming trusts that record).
+    previous
+        The document of the run being resumed: its completed wells, their
+        file lists and the run history are carried over.
     """
 
     def __init__(self, workspace: Path, cfg: Any, pipeline: Any, plate: Any, plan: ExecutionPlan,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, previous: dict[str, Any] | None = None) -> None:
         self.path = Path(workspace) / METADATA_NAME
         self.interval = interval
         self._lock = threading.Lock()
@@ -123,7 +133,7 @@ class ProvenanceWriter:
             "seconds": 0.0,
             "software": software_versions(),
             "config": cfg.model_dump(mode="json"),
-            "pipeline": _pipeline_dict(pipeline),
+            "pipeline": pipeline_record(pipeline),
             "plate": plate_dict,
             "plan": plan.to_dict(),
             "steps": [
@@ -137,11 +147,34 @@ class ProvenanceWriter:
             "errors": [],
             "images_written": 0,
             "bytes_written": 0,
+            "pid": os.getpid(),
+            "host": platform.node(),
+            "runs": [],
         }
+        if previous is not None:
+            self._carry_over(previous)
+
+    def _carry_over(self, prev: dict[str, Any]) -> None:
+        """Keep what a resumed workspace already holds: completed wells, files, history."""
+        doc = self.doc
+        for name, entry in prev.get("wells", {}).items():
+            if entry.get("status") == "completed" and name in doc["wells"]:
+                doc["wells"][name] = dict(entry)
+        for step, old in zip(doc["steps"], prev.get("steps", []), strict=False):
+            step["images"] = sorted(set(old.get("images", [])))
+            step["tables"] = sorted(set(old.get("tables", [])))
+        doc["images_written"] = int(prev.get("images_written", 0))
+        doc["bytes_written"] = int(prev.get("bytes_written", 0))
+        doc["runs"] = [*prev.get("runs", []), {k: prev.get(k) for k in ("started", "updated", "status", "seconds")}]
 
     def on_event(self, event: ProgressEvent) -> None:
-        """Record one progress event (called from worker threads)."""
-        flush = False
+        """Record one progress event (called from worker threads).
+
+        A finished well is written at once, not throttled: its ``completed``
+        status is the durable record that lets a resumed run skip it, and it
+        is only emitted after every output of the well was written.
+        """
+        flush = force = False
         with self._lock:
             if isinstance(event, ImageWritten) and event.step_index >= 0:
                 step = self.doc["steps"][event.step_index]
@@ -167,9 +200,10 @@ class ProvenanceWriter:
                 failed = any(e["well"] == event.well for e in self.doc["errors"])
                 well["status"] = "completed" if event.ok else "failed" if failed else "cancelled"
                 well["seconds"] = round(event.seconds, 4)
-                flush = True
-        if flush:
-            self.write(force=False)
+                well["finished"] = _now()
+                force = True
+        if flush or force:
+            self.write(force=force)
 
     def write(self, force: bool = True, seconds: float | None = None) -> None:
         """Rewrite the file now (``force``) or if ``interval`` has passed since the last write."""

@@ -107,6 +107,7 @@ class RunResult:
     wells: list[str] = field(default_factory=list)
     images_written: int = 0
     bytes_written: int = 0
+    skipped_wells: list[str] = field(default_factory=list)  #: done before a resume, not rerun
 
     @property
     def metadata_path(self) -> Path:
@@ -174,6 +175,9 @@ class RunResult:
             f"{self.images_written} images written ({self.bytes_written / 1e6:.1f} MB). "
             f"Workspace: {self.workspace}. "
         )
+        if self.skipped_wells:
+            text += (f"Resumed: {len(self.skipped_wells)} of {len(self.wells)} wells skipped as already done, "
+                     f"{len(self.wells) - len(self.skipped_wells)} run now. ")
         text += f"Results: {where}. " if where else "No step was materialized (all outputs in memory). "
         tables = [f"{s.folder}/{t}.csv" for s in self.steps for t in s.tables]
         if tables:

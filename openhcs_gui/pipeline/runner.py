@@ -18,7 +18,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,13 @@ from openhcs_gui.pipeline.events import (
 from openhcs_gui.pipeline.planner import ExecutionPlan, plan_pipeline, workspace_base
 from openhcs_gui.pipeline.provenance import METADATA_NAME, ProvenanceWriter
 from openhcs_gui.pipeline.result import RunResult, StepOutput
+from openhcs_gui.pipeline.resume import (
+    ResumeError,
+    ResumeState,
+    find_workspace,
+    load_resume_state,
+    skipped_report,
+)
 from openhcs_gui.pipeline.well import (
     WellContext,
     WellReport,
@@ -72,10 +79,16 @@ class ThreadExecutor(Executor):
 
     def run(self, fn: Callable[[WorkUnit], WellReport], units: Sequence[WorkUnit]) -> Iterator[WellReport]:
         """Docstring inherited."""
-        with ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="openhcs-well") as pool:
-            futures = [pool.submit(fn, u) for u in units]
-            for future in as_completed(futures):
-                yield future.result()
+        pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="openhcs-well")
+        try:
+            pending: set[Future[WellReport]] = {pool.submit(fn, u) for u in units}
+            while pending:  # a finished future is let go at once: it holds its report
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                del done
+        finally:  # on a hard stop, wells not started yet must not start (``with`` would run them all)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Emitter:
@@ -188,6 +201,7 @@ def run_pipeline(
     cancel: CancelToken | None = None,
     overwrite: bool = False,
     executor: Executor | None = None,
+    resume: bool | str | os.PathLike[str] = False,
 ) -> RunResult:
     """Run ``pipeline`` on every well of ``plate`` and materialize what the plan says.
 
@@ -208,6 +222,11 @@ def run_pipeline(
         Replace an existing workspace instead of creating ``<plate>_workspace_N``.
     executor
         Runs the wells; defaults to ``ThreadExecutor(cfg.num_workers)``.
+    resume
+        ``True``: continue the plate's newest workspace; a path: continue that
+        workspace. Wells it records as completed are skipped (their outputs and
+        tables are kept); the others run again into the same workspace. See
+        :mod:`openhcs_gui.pipeline.resume`.
 
     Returns
     -------
@@ -222,6 +241,9 @@ def run_pipeline(
         The plate cannot be opened (before any work).
     NotWritableError
         The output folder cannot be written (before any work).
+    ResumeError
+        ``resume`` names no workspace, or one written by another pipeline,
+        configuration or plate (a ``PipelineError``; before any work).
     """
     t0 = time.perf_counter()
     cfg = cfg if cfg is not None else GlobalPipelineConfig()
@@ -232,19 +254,30 @@ def run_pipeline(
     index = _open(plate)
     if not index.wells:
         raise PlateError(f"Plate {index.path} has no images.")
-    workspace = prepare_workspace(workspace_base(index, cfg), overwrite)
-    plan = plan_pipeline(steps, index, cfg, workspace=workspace)
+    state: ResumeState | None = None
+    if resume is not False and resume is not None:
+        if overwrite:
+            raise ResumeError("Resume continues a workspace and overwrite deletes it: use one of them.")
+        workspace = find_workspace(index, cfg, resume)
+        plan = plan_pipeline(steps, index, cfg, workspace=workspace)
+        state = load_resume_state(workspace, pipeline, cfg, index, plan)
+    else:
+        workspace = prepare_workspace(workspace_base(index, cfg), overwrite)
+        plan = plan_pipeline(steps, index, cfg, workspace=workspace)
+    done = state.done if state is not None else ()
+    units = [u for u in _units(index) if u.well not in done]
     fm = _make_filemanager(cfg, Path(index.path))
-    prov = ProvenanceWriter(workspace, cfg, pipeline, index, plan)
+    prov = ProvenanceWriter(workspace, cfg, pipeline, index, plan, previous=state.doc if state else None)
     prov.write(force=True)
     emit = _Emitter(prov.on_event, progress)
-    emit(RunStarted(len(index.wells), tuple(s.name for s in steps), str(workspace)))
+    emit(RunStarted(len(units), tuple(s.name for s in steps), str(workspace), skipped=len(done)))
     for message in (*plan.warnings, *getattr(index, "warnings", ())):
         emit(RunWarning(message))
     ctx = WellContext(steps, plan, fm, emit, cancel)
     runner = executor if executor is not None else ThreadExecutor(cfg.num_workers)
     try:
-        by_well = {rep.well: rep for rep in runner.run(partial(process_well, ctx=ctx), _units(index))}
+        by_well = {w: skipped_report(state, w, plan) for w in done} if state is not None else {}
+        by_well.update((rep.well, rep) for rep in runner.run(partial(process_well, ctx=ctx), units))
         reports = [by_well[w] for w in index.wells]
         status = _status(reports)
         tables = _consolidate(plan, reports, fm)
@@ -277,6 +310,7 @@ def run_pipeline(
         wells=list(index.wells),
         images_written=sum(r.images_written for r in reports),
         bytes_written=sum(r.bytes_written for r in reports),
+        skipped_wells=list(done),
     )
     emit(RunFinished(status, seconds))
     return result

@@ -229,7 +229,7 @@ def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
         ``completed``, ``failed`` (with a :class:`WellError`) or ``cancelled``.
     """
     t0 = time.perf_counter()
-    report = WellReport(unit.well)
+    report = WellReport(unit.well, status="running")
     if ctx.cancel.cancelled:
         report.status = "cancelled"
         return report
@@ -258,7 +258,14 @@ def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
             _drop(ctx, report, sp.index)
             report.timings[sp.name] = time.perf_counter() - ts
             ctx.emit(StepFinished(sp.index, sp.name, unit.well, report.timings[sp.name]))
+        else:
+            report.status = "completed"
+    except BaseException:  # KeyboardInterrupt, SystemExit, a kill stand-in: stop every well
+        ctx.cancel.cancel()
+        raise
     finally:
+        if report.status == "running":  # a hard stop (KeyboardInterrupt, SystemExit) went through:
+            report.status = "cancelled"  # never let provenance call this well completed
         _drop(ctx, report, None)
         report.seconds = time.perf_counter() - t0
         ctx.emit(WellFinished(unit.well, report.status == "completed", report.seconds))

@@ -70,3 +70,37 @@ def tree(root: Path) -> set[str]:
         elif path.is_file():
             out.add(rel)
     return out
+
+
+class HardStop(BaseException):
+    """Stands in for a kill: not an ``Exception``, so no per-well error handling catches it."""
+
+
+#: ``{"at": n}``: the n-th call of :func:`counted_copy` (1-based, counted in its log) raises HardStop.
+STOP: dict[str, int] = {"at": 0}
+
+
+@register_function("seed_counted_copy", category="test", overwrite=True)
+def counted_copy(stack: np.ndarray, log: str = "") -> np.ndarray:
+    """Return a copy and append one line to ``log`` per call (so tests can count recomputation)."""
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{int(stack.sum())}\n")
+        calls = len(Path(log).read_text(encoding="utf-8").splitlines())
+        if STOP["at"] and calls == STOP["at"]:
+            raise HardStop(f"hard stop at call {calls}")
+    return stack.copy()
+
+
+#: Weak references to every array :func:`remember` returned, in call order.
+REMEMBERED: list[Any] = []
+
+
+@register_function("seed_remember", category="test", overwrite=True)
+def remember(stack: np.ndarray) -> np.ndarray:
+    """Return a new array and keep only a weak reference to it (leak tests)."""
+    import weakref
+
+    out = stack.astype(np.float32) + 1.0
+    REMEMBERED.append(weakref.ref(out))
+    return out
