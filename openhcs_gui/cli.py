@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=["zarr", "disk"], help="backend of the final step")
     run.add_argument("--workers", type=int, help="wells processed in parallel")
     run.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
+    run.add_argument("--resume", nargs="?", const=True, default=None, metavar="WORKSPACE",
+                     help="continue a killed or failed run in its workspace (default: the plate's newest), "
+                          "skipping wells it completed; pipeline and config default to the workspace's own")
     demo = sub.add_parser("demo", help="write the demo plate (8 wells x 4 sites x 2 channels)")
     demo.add_argument("path", nargs="?", default=DEMO_DIR, help="folder to write it to")
     info = sub.add_parser("info", help="print the provenance of a workspace")
@@ -64,11 +67,17 @@ def has_display() -> bool:
     return True
 
 
-def _config(args: argparse.Namespace) -> Any:
+def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Any:
+    """The run's config: ``--config``, else the resumed workspace's (``recorded``), else defaults; then flags."""
     from openhcs_gui.config import GlobalPipelineConfig, load_config
     from openhcs_gui.constants import Backend
 
-    cfg = load_config(args.config) if getattr(args, "config", None) else GlobalPipelineConfig()
+    if getattr(args, "config", None):
+        cfg = load_config(args.config)
+    elif recorded is not None:
+        cfg = GlobalPipelineConfig.model_validate(recorded)
+    else:
+        cfg = GlobalPipelineConfig()
     if getattr(args, "output", None):
         cfg.materialization_defaults.output_path = Path(args.output).resolve()
     if getattr(args, "backend", None):
@@ -82,7 +91,7 @@ def _config(args: argparse.Namespace) -> Any:
     return cfg
 
 
-def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
+def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bool | str | None = None) -> int:
     """Run with a progress bar on stderr and a summary on stdout; return the exit code."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
@@ -107,7 +116,7 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
     def work() -> None:
         try:
             box["result"] = run_pipeline(pipeline, plate, cfg, progress=on_event, cancel=cancel,
-                                         overwrite=overwrite)
+                                         overwrite=overwrite, resume=resume or False)
         except BaseException as e:  # re-raised in the main thread
             box["error"] = e
         finally:
@@ -131,16 +140,37 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from openhcs_gui.pipeline import load_demo_pipeline, load_pipeline
+    from openhcs_gui.pipeline import Pipeline, load_demo_pipeline, load_pipeline
 
     if not Path(args.plate).exists():
         raise _BadInput(f"Plate {args.plate} does not exist.")
-    pipeline = load_pipeline(args.pipeline) if args.pipeline else load_demo_pipeline()
+    recorded: dict[str, Any] = {}
+    if args.resume is not None:
+        if args.overwrite:
+            raise _BadInput("--resume continues a workspace and --overwrite deletes it: use one of them.")
+        recorded = _recorded_run(args)
+    if args.pipeline:
+        pipeline = load_pipeline(args.pipeline)
+    elif recorded.get("pipeline"):
+        pipeline = Pipeline.from_dict(recorded["pipeline"])
+    else:
+        pipeline = load_demo_pipeline()
     last = pipeline[-1] if len(pipeline) else None
     if args.backend and last is not None and last.backend is not None and last.backend.value != args.backend:
         print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
               f"which sets backend={last.backend.value}.", file=sys.stderr)
-    return _run(args.plate, pipeline, _config(args), args.overwrite)
+    resume = str(recorded["workspace"]) if recorded else None
+    return _run(args.plate, pipeline, _config(args, recorded.get("config")), args.overwrite, resume)
+
+
+def _recorded_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The workspace ``--resume`` means, with the pipeline and config it was written with."""
+    from openhcs_gui.pipeline.provenance import METADATA_NAME
+    from openhcs_gui.pipeline.resume import find_workspace
+
+    workspace = find_workspace(Path(args.plate), _config(args), args.resume)
+    doc = json.loads((workspace / METADATA_NAME).read_text(encoding="utf-8"))
+    return {"workspace": workspace, "pipeline": doc.get("pipeline"), "config": doc.get("config")}
 
 
 def _demo_plate(path: str | Path) -> Path:

@@ -177,3 +177,67 @@ def test_ctrl_c_cancels_and_exits_130(small_plate: Path, tmp_path: Path, monkeyp
     assert "Cancelling" in out.err and out.out.startswith("Run cancelled")
     doc = json.loads((tmp_path / "o" / "small_workspace" / "openhcs_metadata.json").read_text())
     assert doc["status"] == "cancelled"
+
+
+_RUN_WITH_TEST_FUNCTIONS = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); import pipeline_helpers; "
+    "from openhcs_gui.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def test_sigkill_then_resume_finishes_the_plate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import os
+    import signal
+    import time
+
+    from openhcs_gui.pipeline import open_workspace
+
+    helpers = Path(__file__).parent / "pipeline"
+    monkeypatch.syspath_prepend(str(helpers))
+    import pipeline_helpers  # noqa: F401 - registers seed_slow_copy here too
+
+    wells = ["A01", "A02", "A03", "B01", "B02", "B03"]
+    plate = make_synthetic_plate(tmp_path / "p", wells=wells, sites=2, channels=2, shape=(64, 64), seed=2)
+    pipe = tmp_path / "pipe.json"
+    pipe.write_text(json.dumps({"format": "openhcs-pipeline", "version": 1, "name": "slow", "steps": [
+        {"name": "slow", "func": {"function": "seed_slow_copy", "kwargs": {"delay": 0.2}}, "force_disk_output": True},
+        {"name": "blur", "func": {"function": "gaussian_blur", "kwargs": {"sigma": 1.0}}, "backend": "zarr"},
+    ]}))
+    out, ws = tmp_path / "out", tmp_path / "out" / "p_workspace"
+    proc = subprocess.Popen([sys.executable, "-c", _RUN_WITH_TEST_FUNCTIONS, str(helpers), "run", str(plate),
+                             "--pipeline", str(pipe), "--output", str(out), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done: list[str] = []
+    deadline = time.monotonic() + 120
+    while not done and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+        try:
+            doc = json.loads((ws / "openhcs_metadata.json").read_text())
+        except (OSError, ValueError):
+            continue
+        done = [w for w, e in doc["wells"].items() if e["status"] == "completed"]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    killed = json.loads((ws / "openhcs_metadata.json").read_text())
+    finished = [w for w, e in killed["wells"].items() if e["status"] == "completed"]
+    assert killed["status"] == "running" and 1 <= len(finished) < len(wells)
+
+    assert cli.main(["run", str(plate), "--output", str(out), "--resume"]) == 0  # pipeline from the workspace
+    summary = capsys.readouterr().out
+    assert f"Resumed: {len(finished)} of {len(wells)} wells skipped as already done" in summary
+    resumed = open_workspace(ws)
+    assert not (tmp_path / "out" / "p_workspace_2").exists()
+    assert cli.main(["run", str(plate), "--pipeline", str(pipe), "--output", str(tmp_path / "ref")]) == 0
+    reference = open_workspace(tmp_path / "ref" / "p_workspace")
+    assert resumed.status.value == "completed"
+    for step in ("slow", "blur"):
+        assert resumed.step(step).keys == reference.step(step).keys and len(reference.step(step).keys) == 24
+        for key in reference.step(step).keys:
+            np.testing.assert_array_equal(resumed.get_image(step, key), reference.get_image(step, key))
+
+
+def test_resume_bad_input_exits_2(small_plate: Path, tmp_path: Path, capsys) -> None:
+    assert cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--resume"]) == 2
+    assert "No workspace of plate 'small' to resume" in capsys.readouterr().err
+    assert cli.main(["run", str(small_plate), "--resume", str(tmp_path), "--overwrite"]) == 2
+    assert "use one of them" in capsys.readouterr().err
