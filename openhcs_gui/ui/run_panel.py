@@ -178,7 +178,7 @@ class RunPanel(QWidget):
         self.stats.setWordWrap(True)
         # Room for the longest statistics line wrapped once: a label whose height
         # changes re-lays out the whole window (and resizes the napari canvas).
-        self.stats.setFixedHeight(2 * self.stats.fontMetrics().lineSpacing() + 4)
+        self.stats.setFixedHeight(2 * self.stats.fontMetrics().lineSpacing() + 10)
         self.stats.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.steps_box = QWidget(self)
         self.steps_layout = QFormLayout(self.steps_box)

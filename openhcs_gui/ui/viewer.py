@@ -28,9 +28,11 @@ __all__ = ["register_napari_resources", "LayerSpec", "ViewerWidget", "contrast_l
 _CHANNEL_COLORMAPS = ("cyan", "magenta", "yellow", "green", "red", "blue")
 
 _WELCOME_TEXT = (
-    "Drop a plate folder or a workspace here, or File → Open plate… (Ctrl+O)\n"
-    "Click a well to see its images · build a pipeline, then Run (F5)\n"
-    "Double-click any output — memory, disk or zarr — to view it"
+    "Drop a plate folder or a workspace here\n"
+    "or File → Open plate… (Ctrl+O)\n\n"
+    "Click a well to see its images\n"
+    "Build a pipeline, then Run (F5)\n"
+    "Double-click any output to view it"
 )
 
 
@@ -151,12 +153,12 @@ class ViewerWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # A native child window of its own: otherwise the OpenGL canvas makes Qt
-        # compose the *whole* main window through OpenGL on every repaint of any
-        # widget (a progress bar tick cost ~26 ms with Mesa llvmpipe, 40-90 ms
-        # under load). Native, only this area is composed with GL; the docks are
-        # flushed as plain raster (~1 ms).
-        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        # napari's widget gets a native child window of its own (below): otherwise
+        # its OpenGL canvas makes Qt compose the *whole* main window through OpenGL
+        # on every repaint of any widget (a progress tick cost ~26 ms with Mesa
+        # llvmpipe, 40-90 ms under load). Native, only the viewer is composed with
+        # GL and the docks are flushed as plain raster (~1 ms). Not on this widget
+        # itself: a native central widget collapsed in QMainWindow's layout.
         register_napari_resources()
         self.model = ViewerModel(title="OpenHCS")
         # napari's welcome screen says "Drag file(s) here to open" and lists its own
@@ -164,12 +166,13 @@ class ViewerWidget(QWidget):
         self.qt_viewer = _DropQtViewer(self.model, self.paths_dropped.emit, show_welcome_screen=False)
         overlay = self.model.canvas.overlays["text"]
         overlay.text = _WELCOME_TEXT
-        overlay.position = "center"
-        overlay.font_size = 13
+        overlay.position = "middle_center"
+        overlay.font_size = 11
         overlay.color = (0.75, 0.78, 0.82, 1.0)
         overlay.visible = True
         self.model.layers.events.inserted.connect(self._on_layers_changed)
         self.model.layers.events.removed.connect(self._on_layers_changed)
+        self.qt_viewer.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.qt_viewer)
