@@ -28,11 +28,23 @@ class _BadInput(Exception):
     """A user error reported as one line with exit code 2."""
 
 
+def _version() -> str:
+    from openhcs_gui import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for docs and tests)."""
     parser = argparse.ArgumentParser(
         prog="openhcs-gui",
         description="High-content-screening pipelines: memory-first engine, OME-Zarr output, napari GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--smoke-test", metavar="OUTPUT_DIR",
+        help="self-check: open the window, run the demo pipeline, show its zarr output, "
+             "write screenshot.png + smoke_report.json to OUTPUT_DIR",
     )
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run a pipeline on a plate, headless")
@@ -243,6 +255,10 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``openhcs-gui`` and ``python -m openhcs_gui``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.smoke_test:
+        from openhcs_gui.ui.smoke import run_smoke_test  # Qt only when asked for
+
+        return run_smoke_test(args.smoke_test)
     if args.command is None:
         args = build_parser().parse_args(["gui", *(argv or [])])
     handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui}
