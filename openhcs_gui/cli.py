@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="start the desktop app (the default)")
     gui.add_argument("plate", nargs="?", help="plate to open")
     gui.add_argument("--demo-if-missing", action="store_true",
-                     help=f"without PLATE, open ./{DEMO_DIR} (generated if absent)")
+                     help=f"without PLATE, open ./{DEMO_DIR} (generated if absent) with the demo pipeline")
+    gui.add_argument("--pipeline", help="pipeline JSON file to load into the editor")
     return parser
 
 
@@ -245,11 +246,16 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         if not target.exists():
             raise _BadInput(f"Plate {target} does not exist.")
         return _run(target, load_demo_pipeline(), GlobalPipelineConfig(keep_intermediates=False), False)
+    pipeline = args.pipeline
     if plate is None and args.demo_if_missing:
         plate = str(_demo_plate(DEMO_DIR))
+        if pipeline is None:  # a new user's first screen: demo plate + demo pipeline, press Run
+            from openhcs_gui.pipeline import demo_pipeline_path
+
+            pipeline = str(demo_pipeline_path())
     from openhcs_gui.ui.app import main as gui_main  # Qt only from here on
 
-    return int(gui_main(plate) or 0)
+    return int(gui_main(plate, pipeline) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -135,14 +135,18 @@ def test_no_arguments_means_gui(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_gui_with_display_calls_ui_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     calls: list[object] = []
+    pipelines: list[object] = []
     fake = types.ModuleType("openhcs_gui.ui.app")
-    fake.main = lambda plate=None: calls.append(plate) or 0  # type: ignore[attr-defined]
+    fake.main = lambda plate=None, pipeline=None: calls.append(plate) or pipelines.append(pipeline) or 0  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "openhcs_gui.ui.app", fake)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["gui", "--demo-if-missing"]) == 0
     assert calls == ["demo_plate"] and (tmp_path / "demo_plate" / "ground_truth.csv").is_file()
     assert cli.main(["gui", "--demo-if-missing"]) == 0  # reused, not regenerated inside itself
     assert calls[-1] == "demo_plate" and not (tmp_path / "demo_plate" / "demo_plate").exists()
+    assert pipelines[-1] is not None and Path(pipelines[-1]).name == "demo_pipeline.json"
+    assert cli.main(["gui", str(tmp_path / "demo_plate"), "--pipeline", "p.json"]) == 0
+    assert pipelines[-1] == "p.json"
 
 
 def test_cli_imports_no_qt() -> None:

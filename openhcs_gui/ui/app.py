@@ -71,13 +71,15 @@ def create_main_window(settings: QSettings | None = None) -> MainWindow:
     return window
 
 
-def main(plate_path: str | None = None) -> int:
+def main(plate_path: str | None = None, pipeline_path: str | None = None) -> int:
     """Run the desktop application until its window closes.
 
     Parameters
     ----------
     plate_path
         A plate folder to open once the window is shown (scanned in a worker).
+    pipeline_path
+        A pipeline JSON file to load into the editor once the window is shown.
 
     Returns
     -------
@@ -89,6 +91,8 @@ def main(plate_path: str | None = None) -> int:
     window.show()
     if plate_path:
         QTimer.singleShot(0, lambda: window.open_plate(plate_path))
+    if pipeline_path:
+        QTimer.singleShot(0, lambda: window.load_pipeline(pipeline_path))
     code = app.exec()
     from openhcs_gui.ui import workers
 
