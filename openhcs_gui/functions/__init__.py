@@ -7,9 +7,7 @@ attribute (``openhcs_gui.functions.gaussian_blur``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from openhcs_gui._lazy import lazy_exports
 from openhcs_gui.functions.registry import (
     ENTRY_POINT_GROUP,
     RegisteredFunction,
@@ -42,15 +40,4 @@ __all__ = [
     *_BUILTINS,
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _BUILTINS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'openhcs_gui.functions' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _BUILTINS, globals(), __all__)

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from openhcs_gui._lazy import lazy_exports
 from openhcs_gui.pipeline.events import (
     CancelToken,
     ImageWritten,
@@ -66,11 +64,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'openhcs_gui.pipeline' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -6,8 +6,7 @@ not import zarr or tifffile until a reader or the generator is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openhcs_gui._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "PlateIndex": "openhcs_gui.plates.model",
@@ -20,15 +19,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'openhcs_gui.plates' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

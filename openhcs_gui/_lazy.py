@@ -1,0 +1,48 @@
+"""PEP 562 lazy re-exports, written once for every package that needs them.
+
+Packages re-export their public names without importing the heavy modules
+behind them (scipy, zarr, tifffile), so ``import openhcs_gui`` stays cheap and
+Qt-free. Each package passes a name -> module table and gets back the module
+``__getattr__`` / ``__dir__`` pair.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["lazy_exports"]
+
+
+def lazy_exports(
+    package: str, table: Mapping[str, str], namespace: dict[str, Any], public: Iterable[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Module ``__getattr__`` and ``__dir__`` resolving ``table`` names on first use.
+
+    Parameters
+    ----------
+    package
+        The package's ``__name__`` (for the AttributeError message).
+    table
+        Public name -> module that defines it.
+    namespace
+        The package's ``globals()``; a resolved name is cached there so the
+        lookup happens once.
+    public
+        Everything ``dir(package)`` should list (usually ``__all__``).
+    """
+    names = sorted(set(public))
+
+    def __getattr__(name: str) -> Any:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return names
+
+    return __getattr__, __dir__
