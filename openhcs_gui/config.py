@@ -19,6 +19,7 @@ from typing import Any, Literal
 from psygnal import EventedModel
 from pydantic import ConfigDict, Field, ValidationError
 
+from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.constants import (
     Backend,
     MaterializationBackend,
@@ -195,12 +196,9 @@ def save_config(cfg: ConfigModel, path: str | os.PathLike[str]) -> Path:
     """Write ``cfg`` as JSON atomically (temp file + rename) and return the path."""
     target = Path(path)
     text = json.dumps(config_to_dict(cfg), indent=2) + "\n"
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        write_text_atomic(target, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise ConfigFileError(f"Cannot write config file {target}: {e.strerror or e}.") from e
     return target
 

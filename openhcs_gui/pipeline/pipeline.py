@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from psygnal.containers import EventedList
 
+from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.config import GlobalPipelineConfig
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
@@ -270,12 +271,9 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     text = json.dumps(pipeline.to_dict(), indent=2) + "\n"
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        write_text_atomic(target, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise PipelineError(f"Cannot write pipeline file {target}: {e.strerror or e}.") from e
     return target
 

@@ -21,6 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.errors import PipelineError
 from openhcs_gui.pipeline.events import (
@@ -71,12 +72,8 @@ def pipeline_record(pipeline: Any) -> dict[str, Any]:
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` via a temp file and ``os.replace`` (never half-written)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())  # a well marked completed must survive a power cut, not just a kill
-    os.replace(tmp, path)
+    # fsync: a well marked completed must survive a power cut, not just a kill
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n", fsync=True)
 
 
 def zarr_arrays(store: Path) -> list[str]:

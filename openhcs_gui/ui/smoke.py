@@ -34,6 +34,8 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QPoint, QSettings, QTimer, Signal
 
+from openhcs_gui._atomic import write_text_atomic
+
 __all__ = ["run_smoke_test", "SmokeFailure", "REPORT_NAME", "SCREENSHOT_NAME"]
 
 REPORT_NAME = "smoke_report.json"
@@ -103,9 +105,7 @@ class _Report:
         with self._lock:
             self.data.update(fields)
             self.data["total_s"] = round(time.perf_counter() - self.t0, 3)
-            tmp = self.path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(self.data, indent=2, default=str), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_text_atomic(self.path, json.dumps(self.data, indent=2, default=str))
 
 
 class _Stage:
