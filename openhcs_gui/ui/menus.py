@@ -76,6 +76,9 @@ class Menus:
         self._add(file_menu, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
         run_menu = bar.addMenu("&Run")
         self._add(run_menu, "run", "&Run pipeline", window.start_run, "F5")
+        resume = self._add(run_menu, "resume", "Resume &unfinished run", window.run_panel.resume_run, "Ctrl+F5")
+        resume.setEnabled(False)  # only while the Run dock offers Resume
+        window.run_panel.resumable_changed.connect(lambda found: resume.setEnabled(found is not None))
         self._add(run_menu, "cancel", "&Cancel run", window.cancel_run, "Shift+F5")
         view_menu = bar.addMenu("&View")
         for name, dock in window.docks.items():

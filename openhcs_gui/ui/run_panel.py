@@ -1,29 +1,25 @@
-"""The Run dock: Run / Cancel, progress per step and overall, log, speed.
+"""The Run dock: Run / Resume / Cancel, progress per step and overall, log, speed.
 
-:class:`RunController` is the thin adapter between the engine and Qt: it calls
-the engine's public ``run_pipeline`` on the worker pool, and the engine's
-progress callback (called on engine threads) only appends to a queue and, at
-most once per batch, emits a queued Qt signal. The GUI thread then handles the
-whole batch, so a run writing thousands of images cannot flood the event loop
-and the window stays responsive. Cancel sets the engine's ``CancelToken``.
+The engine is driven through :class:`~openhcs_gui.ui.run_controller.RunController`
+(worker pool, batched queued progress). Before a run the dock says what a
+press of Run would do (wells × steps, or what is missing) and sizes its bars
+to the open plate. When the plate's newest workspace holds a run that did not
+complete (:mod:`~openhcs_gui.ui.resume_probe`, asked on a worker), "Resume"
+continues it through the same controller, skipping the wells already done;
+Run always starts a new workspace.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -32,105 +28,31 @@ from PySide6.QtWidgets import (
 )
 
 from openhcs_gui.pipeline import (
-    CancelToken,
     ImageWritten,
+    ResumeError,
     RunFinished,
     RunStarted,
     RunWarning,
     StepFinished,
     WellFailed,
     WellFinished,
-    run_pipeline,  # imported with the panel, not on the first click of Run (~20 ms)
 )
 from openhcs_gui.ui import workers
 from openhcs_gui.ui.binding import listen
+from openhcs_gui.ui.resume_probe import ResumableRun, ResumeOffer
+from openhcs_gui.ui.run_controller import RunController
+from openhcs_gui.ui.run_log import RunLogWidget
 from openhcs_gui.ui.session import Session
 
 __all__ = ["RunController", "RunPanel"]
 
-_TRACEBACK_ROLE = Qt.ItemDataRole.UserRole
-
-
-class RunController(QObject):
-    """Runs a pipeline on a worker and re-emits its progress on the GUI thread.
-
-    Attributes
-    ----------
-    events_received
-        A list of progress events, in order (batched).
-    finished
-        The ``RunResult``.
-    failed
-        ``(exception, traceback)`` when the run could not start or crashed.
-    """
-
-    events_received = Signal(list)
-    finished = Signal(object)
-    failed = Signal(object, str)
-    _flush_requested = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._queue: list[Any] = []
-        self._pending = False
-        self.token: CancelToken | None = None
-        self.task: workers.Task | None = None
-        self._flush_requested.connect(self._on_flush_requested, Qt.ConnectionType.QueuedConnection)
-
-    @property
-    def running(self) -> bool:
-        """True from :meth:`start` until ``finished``/``failed`` was emitted."""
-        return self.task is not None
-
-    def start(self, pipeline: Any, plate: Any, cfg: Any) -> None:
-        """Start ``run_pipeline(pipeline, plate, cfg)`` in the background."""
-        self.token = CancelToken()
-        self.task = workers.submit(
-            run_pipeline,
-            pipeline,
-            plate,
-            cfg,
-            progress=self._on_engine_event,
-            cancel=self.token,
-            name="run",
-            on_finished=self._on_task_finished,
-            on_failed=self._on_task_failed,
-        )
-
-    def cancel(self) -> None:
-        """Ask the engine to stop after the function calls in progress."""
-        if self.token is not None:
-            self.token.cancel()
-
-    def _on_engine_event(self, event: Any) -> None:  # engine thread
-        with self._lock:
-            self._queue.append(event)
-            if self._pending:
-                return
-            self._pending = True
-        self._flush_requested.emit()
-
-    def _on_flush_requested(self) -> None:
-        with self._lock:
-            batch, self._queue = self._queue, []
-            self._pending = False
-        if batch:
-            self.events_received.emit(batch)
-
-    def _on_task_finished(self, result: Any) -> None:
-        self._on_flush_requested()
-        self.task = None
-        self.finished.emit(result)
-
-    def _on_task_failed(self, error: BaseException, tb: str) -> None:
-        self._on_flush_requested()
-        self.task = None
-        self.failed.emit(error, tb)
+#: The engine's advice is for the command line; in the window Run is the way out.
+_CLI_ADVICE = "; start a new run or use --overwrite."
+_GUI_ADVICE = ". Press Run to start a new workspace instead."
 
 
 class RunPanel(QWidget):
-    """Run / Cancel buttons, progress bars, statistics and the run log.
+    """Run / Resume / Cancel buttons, progress bars, statistics and the run log.
 
     Parameters
     ----------
@@ -145,10 +67,14 @@ class RunPanel(QWidget):
         The ``RunResult`` (after ``session.result`` was set).
     run_failed
         A one-sentence message for the user (the run could not start).
+    resumable_changed
+        The :class:`~openhcs_gui.ui.resume_probe.ResumableRun` Resume would
+        continue, or ``None`` (after every check of the plate's workspaces).
     """
 
     run_finished = Signal(object)
     run_failed = Signal(str)
+    resumable_changed = Signal(object)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,10 +89,15 @@ class RunPanel(QWidget):
         self._images = 0
         self._bytes = 0
         self._step_done: list[int] = []
+        self._ran = False  # a run of this plate was started: the stats show it, not the hint
 
         self.run_button = QPushButton("▶ Run", self)
         self.run_button.setToolTip("Run the pipeline on the open plate (F5)")
         self.run_button.clicked.connect(self.start_run)
+        self.resume_offer = ResumeOffer(self)
+        self.resume_offer.changed.connect(self._on_resume_offer_changed)
+        self.resume_button = self.resume_offer.button
+        self.resume_button.clicked.connect(self.resume_run)
         self.cancel_button = QPushButton("■ Cancel", self)
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
@@ -174,7 +105,7 @@ class RunPanel(QWidget):
         self.overall.setRange(0, 1)
         self.overall.setValue(0)
         self.overall.setFormat("no run yet")
-        self.stats = QLabel("Open a plate and build a pipeline, then press Run (F5).", self)
+        self.stats = QLabel(self)
         self.stats.setWordWrap(True)
         # Room for the longest statistics line wrapped once: a label whose height
         # changes re-lays out the whole window (and resizes the napari canvas).
@@ -184,12 +115,8 @@ class RunPanel(QWidget):
         self.steps_layout = QFormLayout(self.steps_box)
         self.steps_layout.setContentsMargins(0, 0, 0, 0)
         self.step_bars: list[QProgressBar] = []
-        self.log = QListWidget(self)
-        self.log.setWordWrap(True)
-        self.log.currentItemChanged.connect(self._on_log_current_changed)
-        self.details = QPlainTextEdit(self)
-        self.details.setReadOnly(True)
-        self.details.setPlaceholderText("Click an error in the log to see its traceback here.")
+        self.run_log = RunLogWidget(self)
+        self.log, self.details = self.run_log.log, self.run_log.details
         self._timer = QTimer(self)
         self._timer.setInterval(250)
         self._timer.timeout.connect(self._update_stats)
@@ -199,19 +126,16 @@ class RunPanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.resume_button)
         buttons.addWidget(self.cancel_button)
         grid.addLayout(buttons, 0, 0)
         grid.addWidget(self.overall, 1, 0)
         grid.addWidget(self.stats, 2, 0)
         grid.addWidget(self.steps_box, 3, 0)
         grid.setRowStretch(4, 1)
-        logs = QSplitter(Qt.Orientation.Horizontal, self)
-        logs.addWidget(self.log)
-        logs.addWidget(self.details)
-        logs.setSizes([520, 260])
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
-        splitter.addWidget(logs)
+        splitter.addWidget(self.run_log)
         splitter.setSizes([400, 780])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -222,12 +146,72 @@ class RunPanel(QWidget):
                        pipeline.events.changed, pipeline.events.child_event):
             listen(self, signal, self._on_pipeline_changed)
         self._sync_step_rows([s.name for s in pipeline])
+        session.plate_changed.connect(self._on_session_plate_changed)
+        self._show_ready()
 
     def _on_pipeline_changed(self, *_args: Any) -> None:
         # Build the step rows while the user edits, so pressing Run creates no
         # widgets: new rows re-lay out the window and repaint the canvas.
         if not self.running:
             self._sync_step_rows([s.name for s in self._session.pipeline])
+            self._show_ready()
+
+    def _on_session_plate_changed(self, _plate: Any) -> None:
+        self._ran = False
+        self._show_ready()
+        self.check_resumable()
+
+    def _show_ready(self) -> None:
+        """Before a run: bars sized to the open plate, and what pressing Run would do."""
+        if self._ran or self.running:
+            return
+        plate, steps = self._session.plate, len(self._session.pipeline)
+        wells = len(plate.wells) if plate is not None else 0
+        for bar in (self.overall, *self.step_bars):
+            bar.setRange(0, max(1, wells))
+            bar.setValue(0)
+        if plate is None:
+            text = "Open a plate (File → Open plate…, Ctrl+O), then press Run (F5)."
+        elif not steps:
+            text = f"{plate.name}: {wells} wells. Add steps in the Pipeline panel, then press Run (F5)."
+        else:
+            text = f"Ready: {wells} wells × {steps} step{'s' if steps != 1 else ''}. Press Run (F5)."
+        resumable = self.resume_offer.found
+        if resumable is not None and plate is not None and steps:
+            text += (f" Or Resume the {resumable.status} run in {resumable.workspace.name} "
+                     f"({resumable.wells_done} of {resumable.wells_total} wells done).")
+        self.stats.setText(text)
+
+    # -- resuming ------------------------------------------------------------------
+    def check_resumable(self) -> workers.Task | None:
+        """Look (on a worker) for an unfinished run of the open plate; ``resumable_changed`` follows."""
+        if self.running:
+            return None
+        return self.resume_offer.check(self._session.plate, self._session.cfg)
+
+    def _on_resume_offer_changed(self, found: ResumableRun | None) -> None:
+        self._show_ready()
+        self.resumable_changed.emit(found)
+
+    @property
+    def resumable(self) -> ResumableRun | None:
+        """The unfinished run Resume would continue (``None``: Resume is hidden)."""
+        return self.resume_offer.found
+
+    def resume_run(self) -> bool:
+        """Continue the unfinished run in its workspace (what the Resume button does).
+
+        Returns
+        -------
+        bool
+            False (with ``run_failed`` emitted) when there is nothing to resume.
+        """
+        found = self.resume_offer.found
+        if found is None:
+            if not self.running:
+                self.run_failed.emit("There is no unfinished run of this plate to resume.")
+            return False
+        return self.start_run(resume=found.workspace)
 
     @property
     def running(self) -> bool:
@@ -235,8 +219,14 @@ class RunPanel(QWidget):
         return self.controller.running
 
     # -- starting and stopping -----------------------------------------------------
-    def start_run(self) -> bool:
+    def start_run(self, resume: Any = False) -> bool:
         """Run the session's pipeline on its plate (what the Run button does).
+
+        Parameters
+        ----------
+        resume
+            ``False``: a new workspace. A workspace path: continue the run
+            there (what :meth:`resume_run` passes).
 
         Returns
         -------
@@ -254,10 +244,13 @@ class RunPanel(QWidget):
             return False
         pipeline, cfg = session.snapshot()
         self._reset([s.name for s in pipeline])
-        self._log(f"Run started on {session.plate.name} ({len(session.plate.wells)} wells).")
+        verb = f"Resuming {resume}" if resume else "Run started"
+        self._log(f"{verb} on {session.plate.name} ({len(session.plate.wells)} wells).")
         session.running = True
-        self.controller.start(pipeline, session.plate, cfg)
+        self._ran = True
+        self.controller.start(pipeline, session.plate, cfg, resume=resume)
         self.run_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._timer.start()
         return True
@@ -277,8 +270,7 @@ class RunPanel(QWidget):
         self._total_wells = len(self._session.plate.wells)
         self._wells_done = self._images = self._bytes = 0
         self._step_done = [0] * len(step_names)
-        self.log.clear()
-        self.details.clear()
+        self.run_log.clear()
         self._sync_step_rows(step_names)
         for bar in (self.overall, *self.step_bars):
             bar.setRange(0, max(1, self._total_wells))
@@ -312,7 +304,9 @@ class RunPanel(QWidget):
         self._update_stats()
         self._session.running = False
         self.run_button.setEnabled(True)
+        self.resume_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.check_resumable()
 
     # -- progress --------------------------------------------------------------
     def _on_controller_events(self, events: list[Any]) -> None:
@@ -330,10 +324,20 @@ class RunPanel(QWidget):
                           "#e0443e", event.traceback)
             elif isinstance(event, RunWarning):
                 self._log(f"⚠ {event.message}", "#d08000")
-            elif isinstance(event, RunStarted) and event.workspace:
-                self._log(f"Workspace: {event.workspace}")
+            elif isinstance(event, RunStarted):
+                self._on_run_started(event)
             elif isinstance(event, RunFinished):
                 self._log(f"Run {event.status.value} in {event.seconds:.1f} s.")
+
+    def _on_run_started(self, event: RunStarted) -> None:
+        if event.workspace:
+            self._log(f"Workspace: {event.workspace}")
+        if event.skipped:
+            # Skipped wells are done: the bars start there and still end full.
+            self._wells_done += event.skipped
+            self._step_done = [n + event.skipped for n in self._step_done]
+            self._log(f"Resumed: {event.skipped} wells already completed are skipped; "
+                      f"{event.total_wells} wells run now.")
 
     def _update_stats(self) -> None:
         # Progress is drawn here, at the timer's pace, not per event, and with
@@ -362,22 +366,12 @@ class RunPanel(QWidget):
             self.stats.setText(text)
 
     def _log(self, text: str, colour: str | None = None, traceback: str = "") -> None:
-        item = QListWidgetItem(text, self.log)
-        if colour:
-            item.setForeground(QColor(colour))
-        if traceback:
-            item.setData(_TRACEBACK_ROLE, traceback)
-            item.setToolTip("Click to see the traceback")
-        self.log.scrollToBottom()
-
-    def _on_log_current_changed(self, item: QListWidgetItem | None, _previous: Any) -> None:
-        tb = item.data(_TRACEBACK_ROLE) if item is not None else None
-        self.details.setPlainText(tb or (item.text() if item is not None else ""))
+        self.run_log.add(text, colour, traceback)
 
     def _on_controller_finished(self, result: Any) -> None:
         self._finish()
         for err in result.errors:
-            if not any(self.log.item(i).data(_TRACEBACK_ROLE) == err.traceback for i in range(self.log.count())):
+            if not self.run_log.has_traceback(err.traceback):
                 self._log(f"✖ {err.well} failed at '{err.step}': {err.message}", "#e0443e", err.traceback)
         self._log(result.summary())
         self._session.set_result(result)
@@ -385,5 +379,10 @@ class RunPanel(QWidget):
 
     def _on_controller_failed(self, error: BaseException, tb: str) -> None:
         self._finish()
-        self._log(f"✖ The run could not start: {error}", "#e0443e", tb)
-        self.run_failed.emit(f"The run could not start: {error}")
+        if isinstance(error, ResumeError):
+            text = str(error).replace(_CLI_ADVICE, _GUI_ADVICE)
+            message = text if text.startswith("Cannot resume") else f"Cannot resume: {text}"
+        else:
+            message = f"The run could not start: {error}"
+        self._log(f"✖ {message}", "#e0443e", tb)
+        self.run_failed.emit(message)

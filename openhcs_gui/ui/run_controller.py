@@ -1,0 +1,113 @@
+"""The thin adapter between the engine's ``run_pipeline`` and Qt.
+
+:class:`RunController` calls the engine's public ``run_pipeline`` on the worker
+pool; the engine's progress callback (called on engine threads) only appends
+to a queue and, at most once per batch, emits a queued Qt signal. The GUI
+thread then handles the whole batch, so a run writing thousands of images
+cannot flood the event loop and the window stays responsive. Cancel sets the
+engine's ``CancelToken``. A fresh run and a resumed one take the same path;
+only the ``resume`` argument differs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from openhcs_gui.pipeline import (  # imported with the panel, not on the first click
+    CancelToken,
+    run_pipeline,
+)
+from openhcs_gui.ui import workers
+
+__all__ = ["RunController"]
+
+
+class RunController(QObject):
+    """Runs a pipeline on a worker and re-emits its progress on the GUI thread.
+
+    Attributes
+    ----------
+    events_received
+        A list of progress events, in order (batched).
+    finished
+        The ``RunResult``.
+    failed
+        ``(exception, traceback)`` when the run could not start or crashed.
+    """
+
+    events_received = Signal(list)
+    finished = Signal(object)
+    failed = Signal(object, str)
+    _flush_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._queue: list[Any] = []
+        self._pending = False
+        self.token: CancelToken | None = None
+        self.task: workers.Task | None = None
+        self._flush_requested.connect(self._on_flush_requested, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def running(self) -> bool:
+        """True from :meth:`start` until ``finished``/``failed`` was emitted."""
+        return self.task is not None
+
+    def start(self, pipeline: Any, plate: Any, cfg: Any,
+              resume: bool | str | os.PathLike[str] = False) -> None:
+        """Start ``run_pipeline(pipeline, plate, cfg, resume=resume)`` in the background.
+
+        Parameters
+        ----------
+        resume
+            ``False`` for a new workspace; a workspace path (or ``True``) to
+            continue an earlier run there, skipping its completed wells.
+        """
+        self.token = CancelToken()
+        self.task = workers.submit(
+            run_pipeline,
+            pipeline,
+            plate,
+            cfg,
+            progress=self._on_engine_event,
+            cancel=self.token,
+            resume=resume,
+            name="resume" if resume else "run",
+            on_finished=self._on_task_finished,
+            on_failed=self._on_task_failed,
+        )
+
+    def cancel(self) -> None:
+        """Ask the engine to stop after the function calls in progress."""
+        if self.token is not None:
+            self.token.cancel()
+
+    def _on_engine_event(self, event: Any) -> None:  # engine thread
+        with self._lock:
+            self._queue.append(event)
+            if self._pending:
+                return
+            self._pending = True
+        self._flush_requested.emit()
+
+    def _on_flush_requested(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+            self._pending = False
+        if batch:
+            self.events_received.emit(batch)
+
+    def _on_task_finished(self, result: Any) -> None:
+        self._on_flush_requested()
+        self.task = None
+        self.finished.emit(result)
+
+    def _on_task_failed(self, error: BaseException, tb: str) -> None:
+        self._on_flush_requested()
+        self.task = None
+        self.failed.emit(error, tb)
