@@ -20,6 +20,7 @@ from openhcs_gui.vfs._zarr_array import atomic_write, read_json
 
 __all__ = [
     "write_group",
+    "ensure_group",
     "read_group",
     "plate_attrs",
     "well_attrs",
@@ -44,15 +45,16 @@ def row_index(name: str) -> int:
     return 26 + ord(name[1]) - ord("A")
 
 
+_ZGROUP = b'{\n    "zarr_format": 2\n}'
+
+
 def write_group(path: str, attrs: Mapping[str, Any], zarr_format: int) -> None:
     """Write a zarr group with NGFF ``attrs`` (atomically; folders created as needed).
 
     For zarr v3 the attributes go under ``"ome"`` with ``"version": "0.5"``.
     """
     if zarr_format == 2:
-        zgroup = os.path.join(path, ".zgroup")
-        if not os.path.exists(zgroup):
-            atomic_write(zgroup, b'{\n    "zarr_format": 2\n}')
+        ensure_group(path, zarr_format)
         atomic_write(os.path.join(path, ".zattrs"), json.dumps(attrs).encode())
         return
     doc = {
@@ -61,6 +63,18 @@ def write_group(path: str, attrs: Mapping[str, Any], zarr_format: int) -> None:
         "attributes": {"ome": {"version": "0.5", **attrs}} if attrs else {},
     }
     atomic_write(os.path.join(path, "zarr.json"), json.dumps(doc).encode())
+
+
+def ensure_group(path: str, zarr_format: int) -> None:
+    """Make ``path`` a zarr v2 group (``.zgroup``) if it is not one yet.
+
+    v3 groups keep their attributes in the same ``zarr.json``, so they are
+    only written with their attributes (:func:`write_group`).
+    """
+    if zarr_format == 2:
+        zgroup = os.path.join(path, ".zgroup")
+        if not os.path.exists(zgroup):
+            atomic_write(zgroup, _ZGROUP)
 
 
 def read_group(path: str) -> tuple[dict[str, Any], int] | None:

@@ -26,7 +26,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import numpy as np
@@ -38,7 +38,14 @@ from openhcs_gui.errors import (
     UnsupportedFormatError,
 )
 from openhcs_gui.vfs._zarr_array import RawArray
-from openhcs_gui.vfs._zarr_meta import image_attrs, plate_attrs, row_index, well_attrs, write_group
+from openhcs_gui.vfs._zarr_meta import (
+    ensure_group,
+    image_attrs,
+    plate_attrs,
+    row_index,
+    well_attrs,
+    write_group,
+)
 from openhcs_gui.vfs._zarr_plate import (
     FieldState,
     PlateState,
@@ -126,15 +133,30 @@ class ZarrBackend(StorageBackend):
             return state
 
     # ----------------------------------------------------------------- pool
-    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """Run ``fn`` over ``items`` on the shared worker pool (inline for one item)."""
+    def _map(
+        self, fn: Callable[[T], R], items: Sequence[T], beside: Callable[[], None] | None = None
+    ) -> list[R]:
+        """Run ``fn`` over ``items`` on the shared worker pool (inline for one item).
+
+        ``beside`` runs in the calling thread while the pool works, so caller
+        work (file metadata) overlaps the encoding instead of idling the pool.
+        Every item has finished when this returns, even if ``beside`` raised.
+        """
         if len(items) <= 1 or self._workers == 1:
+            if beside is not None:
+                beside()
             return [fn(i) for i in items]
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="zarr-codec")
             pool = self._pool
-        return list(pool.map(fn, items))
+        futures = [pool.submit(fn, i) for i in items]
+        try:
+            if beside is not None:
+                beside()
+        finally:
+            wait(futures)
+        return [f.result() for f in futures]
 
     # --------------------------------------------------------------- writes
     def save(self, data: Any, path: PathLike, /, *, overwrite: bool = True) -> None:
@@ -171,8 +193,8 @@ class ZarrBackend(StorageBackend):
             fields.append((plate, well, self._field_for_write(plate, well, site), planes))
         fields.sort(key=lambda f: f[2].path)  # one lock order: no deadlock between batches
         held: list[FieldState] = []
+        writes: list[FieldWrite] = []
         try:
-            writes: list[FieldWrite] = []
             for plate, well, state, planes in fields:
                 if state not in held:
                     state.lock.acquire()
@@ -182,17 +204,53 @@ class ZarrBackend(StorageBackend):
                 writes.append(prepare_field(state, planes, self.config, plate.zarr_format,
                                             overwrite, keys))
             chunks = [c for w in writes for c in w.chunks]
-            stats = self._map(run_chunk, chunks)
+            stats = self._map(run_chunk, chunks, beside=lambda: self._beside_chunks(fields, writes))
             for w in writes:
                 w.commit([s for c, s in zip(chunks, stats, strict=True) if c.owner is w])
         finally:
-            for state in held:
-                state.lock.release()
+            try:  # a field prepared before an error still gets its array metadata
+                self._write_structure(fields, writes)
+            finally:
+                for state in held:
+                    state.lock.release()
         for (plate, _well, state, _planes), w in zip(fields, writes, strict=True):
             if batch or w.structure:
                 self._write_image_attrs(plate, state)
         for plate in {id(f[0]): f[0] for f in fields}.values():
             self._write_plate_attrs(plate)
+
+    def _beside_chunks(
+        self, fields: list[tuple[PlateState, str, FieldState, Any]], writes: list[FieldWrite]
+    ) -> None:
+        """Caller-thread work that needs no chunk result, done while the pool encodes.
+
+        Plate and well metadata list wells and fields from the registry, which
+        :meth:`_field_for_write` already updated; they do not depend on pixel
+        values. (If encoding then fails, the plate lists a field whose array
+        exists without those chunks; it did so before too, from the next
+        batch or :meth:`close` on.)
+        """
+        self._write_structure(fields, writes)
+        for plate in {id(f[0]): f[0] for f in fields}.values():
+            self._write_plate_attrs(plate)
+
+    @staticmethod
+    def _write_structure(
+        fields: list[tuple[PlateState, str, FieldState, Any]], writes: list[FieldWrite]
+    ) -> None:
+        """Array metadata and empty groups of new fields; runs while chunks encode.
+
+        Only structure goes here (no attributes that depend on the chunks'
+        value ranges), so it can run beside the encoding pool. Idempotent;
+        ``writes`` may be shorter than ``fields`` when preparing failed.
+        """
+        for (plate, _well, state, _planes), w in zip(fields, writes, strict=False):
+            if w.new_metadata is None:
+                continue
+            w.write_structure()
+            for group in (plate.path, os.path.dirname(os.path.dirname(state.path)),
+                          os.path.dirname(state.path), state.path):
+                ensure_group(group, plate.zarr_format)
 
     def _field_for_write(self, plate: PlateState, well: str, site: int) -> FieldState:
         """Registry entry for (well, site), created (with its groups) if new."""

@@ -378,3 +378,38 @@ def test_napari_opens_plate_and_field(root: str) -> None:
                                              float(written["A02"][0].max())]
     finally:
         viewer.close()
+
+
+def test_metadata_is_complete_when_save_batch_returns(root: str) -> None:
+    """Structure and plate metadata are written beside the encoding, never after return."""
+    b = ZarrBackend(root=root)
+    datas, names = well_images("C05", sites=3, channels=2)
+    b.save_batch(datas, [f"{STORE}/{n}" for n in names])
+    # no close(): a reader in another process must already see a valid plate
+    plate = zarr.open_group(f"{root}/{STORE}", mode="r")
+    assert [w["path"] for w in _attrs(plate)["plate"]["wells"]] == ["C/5"]
+    for site in range(3):
+        arr = zarr.open_array(f"{root}/{STORE}/C/5/{site}/0", mode="r")
+        assert arr.shape == (2, 1, 64, 64)
+        assert _attrs(zarr.open_group(f"{root}/{STORE}/C/5/{site}", mode="r"))["omero"]
+    for d, n in zip(datas, names, strict=True):
+        assert_same_array(ZarrBackend(root=root).load(f"{STORE}/{n}"), d)
+    b.close()
+
+
+def test_failed_batch_still_leaves_valid_array_metadata(root: str) -> None:
+    """A field prepared before another field's error gets its .zarray (structure is not lost)."""
+    from openhcs_gui.errors import PathExistsError
+
+    b = ZarrBackend(root=root)
+    image = make_image(np.uint16, (16, 16))
+    b.save(image, f"{STORE}/A01_s2_w1_z1.tif")
+    with pytest.raises(PathExistsError):
+        b.save_batch([image, image], [f"{STORE}/A01_s1_w1_z1.tif", f"{STORE}/A01_s2_w1_z1.tif"],
+                     overwrite=False)
+    assert Path(root, STORE, "A/1/0/0/.zarray").is_file()
+    assert not b.is_file(f"{STORE}/A01_s1_w1_z1.tif")  # prepared, never written
+    b.save(image, f"{STORE}/A01_s1_w1_z1.tif")
+    b.close()
+    assert_same_array(ZarrBackend(root=root).load(f"{STORE}/A01_s1_w1_z1.tif"), image)
+    zarr.open_array(f"{root}/{STORE}/A/1/0/0", mode="r")
