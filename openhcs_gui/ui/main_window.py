@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([plate, self.docks["Layer controls"], self.docks["Layers"]],
-                         [470, 250, 170], Qt.Orientation.Vertical)
+                         [430, 250, 210], Qt.Orientation.Vertical)  # room for a few layers
         self.resizeDocks([pipeline, outputs], [560, 330], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Run"]], [190], Qt.Orientation.Vertical)
 

@@ -177,7 +177,7 @@ class PlatePanel(QWidget):
         text = (
             f"<b>{plate.name}</b> — {plate.format} ({backend})<br>"
             f"{len(plate.wells)} wells × {len(plate.sites)} sites × {len(plate.channels)} channels"
-            f" × {len(plate.z_planes)} z · {plate.shape[1]}×{plate.shape[0]} px {plate.dtype}<br>"
+            f" × {len(plate.z_planes)} z<br>{plate.shape[1]}×{plate.shape[0]} px {plate.dtype}<br>"
             f"Channels: {names}"
         )
         if plate.warnings:

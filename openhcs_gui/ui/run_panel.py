@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from openhcs_gui.constants import Backend
 from openhcs_gui.pipeline import (
     ImageWritten,
     ResumeError,
@@ -88,6 +89,7 @@ class RunPanel(QWidget):
         self._wells_done = 0
         self._images = 0
         self._bytes = 0
+        self._in_memory = 0
         self._step_done: list[int] = []
         self._ran = False  # a run of this plate was started: the stats show it, not the hint
 
@@ -107,9 +109,9 @@ class RunPanel(QWidget):
         self.overall.setFormat("no run yet")
         self.stats = QLabel(self)
         self.stats.setWordWrap(True)
-        # Room for the longest statistics line wrapped once: a label whose height
+        # Room for the longest statistics line wrapped twice: a label whose height
         # changes re-lays out the whole window (and resizes the napari canvas).
-        self.stats.setFixedHeight(2 * self.stats.fontMetrics().lineSpacing() + 10)
+        self.stats.setFixedHeight(3 * self.stats.fontMetrics().lineSpacing() + 10)
         self.stats.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.steps_box = QWidget(self)
         self.steps_layout = QFormLayout(self.steps_box)
@@ -178,7 +180,7 @@ class RunPanel(QWidget):
             text = f"Ready: {wells} wells × {steps} step{'s' if steps != 1 else ''}. Press Run (F5)."
         resumable = self.resume_offer.found
         if resumable is not None and plate is not None and steps:
-            text += (f" Or Resume the {resumable.status} run in {resumable.workspace.name} "
+            text += (f" Resume finishes the {resumable.status} run "
                      f"({resumable.wells_done} of {resumable.wells_total} wells done).")
         self.stats.setText(text)
 
@@ -268,7 +270,7 @@ class RunPanel(QWidget):
     def _reset(self, step_names: list[str]) -> None:
         self._t0 = time.perf_counter()
         self._total_wells = len(self._session.plate.wells)
-        self._wells_done = self._images = self._bytes = 0
+        self._wells_done = self._images = self._bytes = self._in_memory = 0
         self._step_done = [0] * len(step_names)
         self.run_log.clear()
         self._sync_step_rows(step_names)
@@ -312,8 +314,12 @@ class RunPanel(QWidget):
     def _on_controller_events(self, events: list[Any]) -> None:
         for event in events:
             if isinstance(event, ImageWritten):
-                self._images += 1
-                self._bytes += event.nbytes
+                # Count as the run summary does: images saved; memory ones apart; tables not.
+                if event.backend is Backend.MEMORY:
+                    self._in_memory += 1
+                elif event.nbytes:
+                    self._images += 1
+                    self._bytes += event.nbytes
             elif isinstance(event, StepFinished):
                 if event.step_index < len(self._step_done):
                     self._step_done[event.step_index] += 1
@@ -360,8 +366,9 @@ class RunPanel(QWidget):
         elapsed = time.perf_counter() - self._t0 if self._t0 else 0.0
         rate = self._images / elapsed if elapsed > 0 else 0.0
         mbps = self._bytes / 1e6 / elapsed if elapsed > 0 else 0.0
+        memory = f" + {self._in_memory} in memory" if self._in_memory else ""
         text = (f"Elapsed {elapsed:.1f} s · {self._images} images written "
-                f"({self._bytes / 1e6:.1f} MB) · {rate:.1f} images/s · {mbps:.1f} MB/s")
+                f"({self._bytes / 1e6:.1f} MB){memory} · {rate:.1f} images/s · {mbps:.1f} MB/s")
         if self.stats.text() != text:
             self.stats.setText(text)
 
