@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from psygnal import EmissionInfo, EventedModel
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt import QCollapsible
@@ -252,6 +252,10 @@ class KwargsFormWidget(QWidget):
         Current keyword values; missing ones use the parameter defaults.
     type_map
         Type → editor table.
+    docs
+        Name → description (rich text, e.g. from the numpydoc ``Parameters``
+        section via :func:`~openhcs_gui.ui.docstrings.parameter_docs`): each
+        field's tooltip.
     parent
         Owning widget.
     """
@@ -265,10 +269,12 @@ class KwargsFormWidget(QWidget):
         values: Mapping[str, Any],
         *,
         type_map: TypeMap = TYPE_MAP,
+        docs: Mapping[str, str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._values = dict(values)
+        docs = docs or {}
         fields: dict[str, Any] = {}
         readonly: list[str] = []
         for name, param in parameters.items():
@@ -282,7 +288,9 @@ class KwargsFormWidget(QWidget):
             if annotation is inspect.Parameter.empty:
                 annotation = spec.annotation | None if spec.nullable else spec.annotation
             default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[name] = (annotation, default)
+            # <qt> makes Qt render the description as rich text (<code> from RST).
+            description = f"<qt>{docs[name]}</qt>" if docs.get(name) else None
+            fields[name] = (annotation, Field(default, description=description))
         model_cls = create_model("FunctionKwargs", __base__=_KwargsModel, **fields)
         given = {k: v for k, v in self._values.items() if k in fields}
         try:

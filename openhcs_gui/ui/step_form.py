@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from openhcs_gui.errors import OpenHCSError
 from openhcs_gui.functions import get_function, list_functions, name_of
 from openhcs_gui.pipeline import FunctionStep
+from openhcs_gui.ui.docstrings import parameter_docs, summary_html
 from openhcs_gui.ui.forms import KwargsFormWidget, ModelFormWidget, validation_message
 
 __all__ = ["StepFormWidget", "make_step"]
@@ -94,7 +95,10 @@ class StepFormWidget(QWidget):
         self.function_combo.currentTextChanged.connect(self._on_function_combo_changed)
         top.addRow("Function", self.function_combo)
         layout.addLayout(top)
-        self.doc_label = QLabel(get_function(current).doc if current else "", self)
+        doc = get_function(current).func.__doc__ if current else None
+        # Rich text: the docstring's RST (``sigma``) shown as code, not backticks.
+        self.doc_label = QLabel(summary_html(doc), self)
+        self.doc_label.setTextFormat(Qt.TextFormat.RichText)
         self.doc_label.setWordWrap(True)
         self.doc_label.setStyleSheet("color: #9aa0a6;")
         layout.addWidget(self.doc_label)
@@ -102,7 +106,7 @@ class StepFormWidget(QWidget):
         self.kwargs_form: KwargsFormWidget | None = None
         if current is not None and get_function(current).parameters:
             self.kwargs_form = KwargsFormWidget(
-                get_function(current).parameters, kwargs, parent=self
+                get_function(current).parameters, kwargs, docs=parameter_docs(doc), parent=self
             )
             self.kwargs_form.kwargs_changed.connect(self._on_kwargs_form_changed)
             params_title = QLabel("<b>Parameters</b>", self)
