@@ -15,7 +15,6 @@ needs several, which used to leave the codec pool idle (issue 7).
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,20 +56,17 @@ class FieldWrite:
     new_metadata: RawArray | None = None
 
     def write_structure(self) -> None:
-        """Write the changed array metadata and make the new chunks' folders.
+        """Write the changed array metadata (safe beside the chunk writes).
 
-        Safe beside the chunk writes: a worker that gets there first makes a
-        missing folder itself (``exist_ok`` on both sides). Why the folders:
-        nested chunk keys (``c/z/y/x``) need ~3 new folders per chunk of a new
-        field, ~0.9 ms of ``mkdir`` that would otherwise sit in a codec worker.
+        Chunk folders are left to the workers (``atomic_write`` makes them on
+        the first failed open): made here as well, the caller's ``mkdir`` calls
+        contended with the workers' and the plate write got slower, not faster.
         """
         arr = self.new_metadata
         if arr is None:
             return
         self.new_metadata = None
         arr.write_metadata()
-        for job in self.chunks:
-            os.makedirs(os.path.dirname(job.array.chunk_path(job.grid)), exist_ok=True)
 
     def commit(self, stats: list[list[tuple[int, float, float]]]) -> None:
         """Record written planes and value ranges (call with the field lock held)."""
