@@ -6,7 +6,7 @@ serialize to readable JSON and a config file can say ``"backend": "zarr"``.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Backend",
@@ -18,14 +18,7 @@ __all__ = [
 ]
 
 
-class _StrEnum(str, Enum):
-    """A ``str`` enum that prints as its value (``"zarr"``, not ``Backend.ZARR``)."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Backend(_StrEnum):
+class Backend(StrEnum):
     """Where a piece of data lives in the virtual file system."""
 
     MEMORY = "memory"
@@ -33,7 +26,7 @@ class Backend(_StrEnum):
     ZARR = "zarr"
 
 
-class MaterializationBackend(_StrEnum):
+class MaterializationBackend(StrEnum):
     """Persistent backends a result can be materialized to (memory is not persistent)."""
 
     DISK = "disk"
@@ -44,7 +37,7 @@ class MaterializationBackend(_StrEnum):
         return Backend(self.value)
 
 
-class ZarrCompressor(_StrEnum):
+class ZarrCompressor(StrEnum):
     """Compressor for zarr chunks. Blosc variants use Blosc's threaded, GIL-free path."""
 
     ZSTD = "zstd"
@@ -54,7 +47,7 @@ class ZarrCompressor(_StrEnum):
     NONE = "none"
 
 
-class ZarrChunkStrategy(_StrEnum):
+class ZarrChunkStrategy(StrEnum):
     """How a field array ``(c, z, y, x)`` is cut into chunks.
 
     ``SINGLE`` gives one chunk per image plane, so a viewer reads one image
@@ -65,7 +58,7 @@ class ZarrChunkStrategy(_StrEnum):
     WELL = "well"
 
 
-class Component(_StrEnum):
+class Component(StrEnum):
     """Axes of a plate that an image key is made of."""
 
     WELL = "well"
@@ -74,7 +67,7 @@ class Component(_StrEnum):
     Z = "z"
 
 
-class RunStatus(_StrEnum):
+class RunStatus(StrEnum):
     """Final state of a pipeline run."""
 
     RUNNING = "running"

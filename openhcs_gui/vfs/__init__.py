@@ -6,9 +6,7 @@ stays cheap and never imports zarr until the zarr backend is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from openhcs_gui._lazy import lazy_exports
 from openhcs_gui.vfs.base import StorageBackend, normalize_path
 from openhcs_gui.vfs.disk import DiskBackend
 from openhcs_gui.vfs.filemanager import FileManager, register_backend
@@ -26,15 +24,4 @@ __all__ = [
 
 _LAZY = {"ZarrBackend": "openhcs_gui.vfs.zarr_store"}
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'openhcs_gui.vfs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
