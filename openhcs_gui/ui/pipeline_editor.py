@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -96,11 +97,11 @@ class PipelineEditor(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search_changed)
         self.library = QListWidget(self)
-        self.library.setMaximumHeight(96)
         for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
             item = QListWidgetItem(f"{reg.name}   ({reg.category})", self.library)
             item.setData(Qt.ItemDataRole.UserRole, reg.name)
             item.setToolTip(reg.doc)
+        self._fit_library_rows()
         self.library.itemDoubleClicked.connect(self._on_library_double_clicked)
         self.add_button = QPushButton("Add step", self)
         self.add_button.clicked.connect(self._on_add_clicked)
@@ -278,6 +279,23 @@ class PipelineEditor(QWidget):
         self._session.pipeline.append(step)
         self.select_row(len(self._session.pipeline) - 1)
         return step
+
+    def _fit_library_rows(self, rows: int = 5) -> None:
+        """Size the function list to whole rows: a half-visible last row reads as a glitch.
+
+        Called again on show, because the napari stylesheet (row padding) is
+        applied after construction and changes the row height.
+        """
+        lib = self.library
+        first = lib.item(0)
+        rect_height = lib.visualItemRect(first).height() if first is not None else 0
+        row_height = rect_height or max(lib.sizeHintForRow(0), lib.fontMetrics().height() + 2)
+        chrome = lib.height() - lib.viewport().height() if lib.isVisible() else 2 * lib.frameWidth()
+        lib.setFixedHeight(rows * row_height + chrome)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_library_rows)  # after the stylesheet and layout settle
 
     def _on_search_changed(self, text: str) -> None:
         needle = text.strip().lower()

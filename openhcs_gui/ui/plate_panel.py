@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -150,9 +149,12 @@ class PlatePanel(QWidget):
         self.heatmap_combo.setEnabled(False)
         self.heatmap_combo.currentIndexChanged.connect(self._on_heatmap_combo_changed)
         self.legend = QLabel(self)
-        heat_row = QHBoxLayout()
+        # label above the combo: measurement names ("count: objects.object_count") need the
+        # dock's full width to be readable
+        heat_row = QVBoxLayout()
+        heat_row.setSpacing(1)
         heat_row.addWidget(QLabel("Colour wells by", self))
-        heat_row.addWidget(self.heatmap_combo, 1)
+        heat_row.addWidget(self.heatmap_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.open_button)
