@@ -14,22 +14,16 @@ name. Failures become one-sentence :mod:`openhcs_gui.errors` naming the path.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
-import io
-import json
 import os
 import re
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import tifffile
+from typing import Any
 
 from openhcs_gui.errors import (
     InvalidPathError,
@@ -39,113 +33,18 @@ from openhcs_gui.errors import (
     StorageError,
     UnsupportedFormatError,
 )
+from openhcs_gui.vfs._disk_formats import FORMATS as _FORMATS
+from openhcs_gui.vfs._disk_formats import SUPPORTED_EXTENSIONS
+from openhcs_gui.vfs._disk_formats import Reader as _Reader
+from openhcs_gui.vfs._disk_formats import Writer as _Writer
 from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
 
 __all__ = ["DiskBackend", "SUPPORTED_EXTENSIONS"]
 
 _TMP_SUFFIX = ".openhcs-tmp"
 _TMP_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(_TMP_SUFFIX) + "$")
-_INT_RE = re.compile(r"^[-+]?\d+$")
-_FLOAT_RE = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$|^[-+]?(nan|inf|infinity)$", re.I)
 
 
-# ----------------------------------------------------------------- formats
-def _write_tiff(fh: IO[bytes], data: Any) -> None:
-    if not isinstance(data, np.ndarray):
-        raise TypeError(f"a TIFF file holds a numpy array, got {type(data).__name__}")
-    # minisblack: planes are never reinterpreted as RGB, so the shape round-trips.
-    tifffile.imwrite(fh, data, photometric="minisblack")
-
-
-def _read_tiff(path: str) -> np.ndarray:
-    return np.asarray(tifffile.imread(path))
-
-
-def _write_npy(fh: IO[bytes], data: Any) -> None:
-    np.save(fh, np.asarray(data), allow_pickle=False)
-
-
-def _read_npy(path: str) -> np.ndarray:
-    return np.asarray(np.load(path, allow_pickle=False))
-
-
-def _table_rows(data: Any) -> tuple[list[str], list[Mapping[str, Any]]]:
-    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas DataFrame
-        return [str(c) for c in data.columns], data.to_dict(orient="records")
-    if isinstance(data, Sequence) and not isinstance(data, str | bytes) and all(
-        isinstance(r, Mapping) for r in data
-    ):
-        fields = list(dict.fromkeys(str(k) for row in data for k in row))
-        return fields, list(data)
-    raise TypeError(f"a CSV file holds a table (list of dict rows or a DataFrame), got {type(data).__name__}")
-
-
-def _write_csv(fh: IO[bytes], data: Any) -> None:
-    fields, rows = _table_rows(data)
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-    if fields:
-        writer = csv.DictWriter(text, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    text.flush()
-    text.detach()
-
-
-def _parse_cell(value: str) -> Any:
-    if _INT_RE.match(value):
-        return int(value)
-    if _FLOAT_RE.match(value):
-        return float(value)
-    return value
-
-
-def _read_csv(path: str) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _write_json(fh: IO[bytes], data: Any) -> None:
-    fh.write(json.dumps(data, indent=2, default=_json_default).encode("utf-8"))
-
-
-def _read_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _write_txt(fh: IO[bytes], data: Any) -> None:
-    if not isinstance(data, str):
-        raise TypeError(f"a .txt file holds a str, got {type(data).__name__}")
-    fh.write(data.encode("utf-8"))
-
-
-def _read_txt(path: str) -> str:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return fh.read()
-
-
-_Writer = Callable[[IO[bytes], Any], None]
-_Reader = Callable[[str], Any]
-_FORMATS: dict[str, tuple[_Writer, _Reader]] = {
-    ".tif": (_write_tiff, _read_tiff),
-    ".tiff": (_write_tiff, _read_tiff),
-    ".npy": (_write_npy, _read_npy),
-    ".csv": (_write_csv, _read_csv),
-    ".json": (_write_json, _read_json),
-    ".txt": (_write_txt, _read_txt),
-}
-#: Extensions the disk backend reads and writes.
-SUPPORTED_EXTENSIONS = tuple(_FORMATS)
 
 
 class DiskBackend(StorageBackend):
