@@ -209,8 +209,7 @@ class StorageBackend(ABC):
         self, datas: Sequence[Any], paths: Sequence[PathLike], /, *, overwrite: bool = True
     ) -> None:
         """Save several objects; backends override to write them in one go."""
-        if len(datas) != len(paths):
-            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
+        self._check_batch(datas, paths)
         for data, path in zip(datas, paths, strict=True):
             self.save(data, path, overwrite=overwrite)
 
@@ -250,6 +249,12 @@ class StorageBackend(ABC):
     def _check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyBackendError(f"{self!r} is read-only; nothing was written.")
+
+    def _check_batch(self, datas: Sequence[Any], paths: Sequence[PathLike]) -> None:
+        """Refuse a batch before any write: read-only backend or mismatched lengths."""
+        self._check_writable()
+        if len(datas) != len(paths):
+            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
 
     def _where(self, key: str) -> str:
         return f"'{key or '/'}' in the {self.scheme} backend"

@@ -190,9 +190,7 @@ class DiskBackend(StorageBackend):
         self, datas: Sequence[Any], paths: Sequence[PathLike], /, *, overwrite: bool = True
     ) -> None:
         """Write several files in parallel; every path is checked before any write."""
-        self._check_writable()
-        if len(datas) != len(paths):
-            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
+        self._check_batch(datas, paths)
         keys = [normalize_path(p) for p in paths]
         for key in keys:
             self._format(key)

@@ -181,9 +181,7 @@ class MemoryBackend(StorageBackend):
         self, datas: Sequence[Any], paths: Sequence[PathLike], /, *, overwrite: bool = True
     ) -> None:
         """Store several objects under one lock acquisition; all-or-nothing on errors."""
-        self._check_writable()
-        if len(datas) != len(paths):
-            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
+        self._check_batch(datas, paths)
         keys = [normalize_path(p) for p in paths]
         with self._lock:
             replaced: list[tuple[str, Any]] = []

@@ -171,8 +171,7 @@ class ZarrBackend(StorageBackend):
         Chunks of all fields are encoded in parallel on the worker pool; well
         and plate metadata are written once at the end.
         """
-        if len(datas) != len(paths):
-            raise ValueError(f"save_batch got {len(datas)} objects for {len(paths)} paths.")
+        self._check_batch(datas, paths)
         self._write(list(zip(datas, paths, strict=True)), overwrite, batch=True)
 
     def _write(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
