@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from ui_helpers import open_plate_and_wait, slow_copy
 
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.functions import register_function
 from openhcs_gui.pipeline import FunctionStep, Pipeline, demo_pipeline_path, load_pipeline
 
 pytestmark = pytest.mark.gui
-
-
-@register_function("ui_test_slow_copy", category="test")
-def _slow_copy(stack: np.ndarray, seconds: float = 0.25) -> np.ndarray:
-    """Copy the stack after a pause (a function slow enough to cancel)."""
-    time.sleep(seconds)
-    return np.array(stack)
-
-
-def _open(window, qtbot, plate: Path) -> None:
-    with qtbot.waitSignal(window.plate_opened, timeout=30000):
-        window.open_plate(plate)
 
 
 def _demo_pipeline(window, qtbot, force_disk_first: bool = True) -> None:
@@ -45,7 +33,7 @@ def _double_click(qtbot, tree, item) -> None:
 
 def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window(show=True)
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # first well's raw channels
     assert [layer.name for layer in window.viewer.layers] == ["A01 channel 1", "A01 channel 2"]
     _demo_pipeline(window, qtbot)
@@ -108,9 +96,9 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
 
 def test_cancel_stops_the_run(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window()
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(_slow_copy, "slow", backend=Backend.DISK)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK)]))
     with qtbot.waitSignal(window.run_finished, timeout=60000) as blocker:
         assert window.start_run()
         qtbot.waitUntil(lambda: window.run_panel.step_bars[0].value() >= 1, timeout=20000)
@@ -127,7 +115,7 @@ def test_run_without_plate_or_steps_explains(make_main_window, small_plate: Path
     with qtbot.waitSignal(window.error_reported) as blocker:
         assert not window.start_run()
     assert "Open a plate" in blocker.args[1]
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     with qtbot.waitSignal(window.error_reported) as blocker:
         assert not window.start_run()
     assert "pipeline is empty" in blocker.args[1]
@@ -140,7 +128,7 @@ def test_failing_well_shows_traceback_on_click(make_main_window, small_plate: Pa
         raise RuntimeError("simulated failure")
 
     window = make_main_window()
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     window.session.replace_pipeline(Pipeline([FunctionStep(fail_on_b02, "fails")]))
     with qtbot.waitSignal(window.run_finished, timeout=60000) as blocker:
         window.start_run()
@@ -165,7 +153,7 @@ def test_gui_thread_stays_responsive_during_a_run(make_main_window, small_plate:
     """
     limit_ms = 100
     window = make_main_window(show=shown, size=(1280, 800))
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     _demo_pipeline(window, qtbot)
     window.session.cfg.num_workers = 2
     qtbot.wait(300)  # let the first well's layers draw before measuring

@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from ui_helpers import open_plate_and_wait, slow_copy
 
 from openhcs_gui.constants import Backend, RunStatus
-from openhcs_gui.functions import register_function
 from openhcs_gui.pipeline import FunctionStep, Pipeline, demo_pipeline_path
 
 pytestmark = pytest.mark.gui
 
 
-@register_function("ui_test_resume_slow_copy", category="test")
-def _slow_copy(stack: np.ndarray, seconds: float = 0.3) -> np.ndarray:
-    """Copy the stack after a pause (slow enough to cancel between wells)."""
-    time.sleep(seconds)
-    return np.array(stack)
-
-
-def _open(window, qtbot, plate: Path) -> None:
-    with qtbot.waitSignal(window.plate_opened, timeout=30000):
-        window.open_plate(plate)
-
-
 def test_resume_after_cancel_completes_the_remaining_wells(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window()
     panel = window.run_panel
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     qtbot.waitUntil(lambda: panel.resume_offer.found is None and not panel.resume_button.isVisibleTo(panel))
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(_slow_copy, "slow", backend=Backend.DISK)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK, seconds=0.3)]))
 
     with qtbot.waitSignal(window.run_finished, timeout=60000) as blocker:
         assert window.start_run()
@@ -72,9 +58,9 @@ def test_resume_after_cancel_completes_the_remaining_wells(make_main_window, sma
 def test_resume_refused_is_one_clear_message(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window()
     panel = window.run_panel
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(_slow_copy, "slow", backend=Backend.DISK)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK, seconds=0.3)]))
     with qtbot.waitSignal(window.run_finished, timeout=60000):
         assert window.start_run()
         qtbot.waitUntil(lambda: panel.overall.value() >= 1, timeout=20000)
@@ -93,7 +79,7 @@ def test_run_dock_before_any_run_reflects_plate_and_pipeline(make_main_window, s
     window = make_main_window()
     panel = window.run_panel
     assert panel.stats.text().startswith("Open a plate")
-    _open(window, qtbot, small_plate)
+    open_plate_and_wait(window, qtbot, small_plate)
     assert "Add steps" in panel.stats.text() and "4 wells" in panel.stats.text()
     with qtbot.waitSignal(window.pipeline_loaded, timeout=10000):
         window.load_pipeline(demo_pipeline_path())
