@@ -72,13 +72,15 @@ def open_plate(path: str | os.PathLike[str]) -> PlateIndex:
     """
     root = Path(path).expanduser().absolute()
     if not root.exists():
+        if root.is_symlink():
+            raise PlateError(f"Plate folder {root} is a symbolic link to a missing target or to itself.")
         raise PlateError(f"Plate folder {root} does not exist.")
     if not root.is_dir():
         raise PlateError(f"{root} is a file; open the plate folder that contains it instead.")
     if is_zarr_store(root) and root.name.lower().endswith(".zarr"):
         return index_omezarr(root)
     scan = scan_folder(root)
-    warnings: list[str] = []
+    warnings: list[str] = list(scan.warnings)
     if scan.empty:
         warnings.append(f"ignored {len(scan.empty)} empty TIFF file(s): {_listing(scan.empty)}")
     ix: dict[str, tuple[ImageKey, int]] = {}

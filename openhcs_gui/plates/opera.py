@@ -77,7 +77,7 @@ def index_opera(
     if xml_path is not None:
         try:
             info = parse_index_xml(xml_path)
-        except (ET.ParseError, OSError) as e:
+        except (ET.ParseError, OSError, LookupError, ValueError) as e:  # LookupError: encoding=
             warnings.append(f"{xml_path} could not be read ({e}); channel names and "
                             "pixel size are unknown")
     shape, dtype = read_tiff_header(images[min(images)])

@@ -141,3 +141,15 @@ def test_synthetic_opera_plate_and_images_folder(tmp_path: Path) -> None:
     inner = open_plate(plate / "Images")
     assert inner.name == "phenix"
     assert inner.images == index.images
+
+
+def test_index_xml_with_unknown_encoding_is_a_warning(tmp_path: Path, write_tiffs) -> None:
+    # Issue 11 item 7: expat raises LookupError (not ParseError) for an encoding it does not know.
+    write_tiffs(tmp_path, _names([(1, 1)], 2, 1))
+    (tmp_path / "Images" / "Index.xml").write_text(
+        INDEX_XML.replace('encoding="utf-8"', 'encoding="x-harmony-42"'), encoding="utf-8"
+    )
+    index = open_plate(tmp_path)
+    assert index.n_images == 2 and index.channel_names == {}
+    assert len(index.warnings) == 1
+    assert "Index.xml could not be read (unknown encoding: x-harmony-42)" in index.warnings[0]
