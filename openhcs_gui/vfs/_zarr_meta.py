@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from openhcs_gui.metadata import row_index, row_name
 from openhcs_gui.vfs._zarr_array import atomic_write, read_json
 
 __all__ = [
@@ -26,23 +27,12 @@ __all__ = [
     "well_attrs",
     "image_attrs",
     "row_name",
+    "row_index",
     "DEFAULT_COLORS",
 ]
 
 #: Channel colours in the order microscopists expect (DAPI blue, GFP green, ...).
 DEFAULT_COLORS = ("0000FF", "00FF00", "FF0000", "FF00FF", "00FFFF", "FFFF00", "FFFFFF")
-
-
-def row_name(index: int) -> str:
-    """0-based row index -> ``"A"``..``"Z"``, ``"AA"``..; matches :func:`keys.well_name`."""
-    return chr(ord("A") + index) if index < 26 else "A" + chr(ord("A") + index - 26)
-
-
-def row_index(name: str) -> int:
-    """Inverse of :func:`row_name`."""
-    if len(name) == 1:
-        return ord(name) - ord("A")
-    return 26 + ord(name[1]) - ord("A")
 
 
 _ZGROUP = b'{\n    "zarr_format": 2\n}'

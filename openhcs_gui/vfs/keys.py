@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from openhcs_gui.errors import InvalidPathError
+from openhcs_gui.metadata import row_name
 
 __all__ = ["ImageKey", "parse_image_name", "split_well", "well_name", "WELL_RE"]
 
@@ -56,9 +57,13 @@ def split_well(well: str) -> tuple[str, int]:
 
 
 def well_name(row: str | int, column: int) -> str:
-    """``("B", 7)`` or ``(1, 7)`` (0-based row index) -> ``"B07"``."""
+    """``("B", 7)`` or ``(1, 7)`` (0-based row index) -> ``"B07"``.
+
+    Integer rows are named by :func:`openhcs_gui.metadata.row_name`
+    (``26`` -> ``AA``, ``52`` -> ``BA``), the inverse of :func:`split_well`.
+    """
     if isinstance(row, int):
-        row = chr(ord("A") + row) if row < 26 else "A" + chr(ord("A") + row - 26)
+        row = row_name(row)
     return f"{row}{column:02d}"
 
 
