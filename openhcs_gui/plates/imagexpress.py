@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from openhcs_gui.plates.model import PlateIndex, read_tiff_header
+from openhcs_gui.plates.model import PlateIndex, first_readable_header
 from openhcs_gui.vfs.keys import ImageKey
 
 __all__ = ["parse_imagexpress_name", "is_thumbnail", "is_workspace_step", "index_imagexpress"]
@@ -93,8 +93,7 @@ def index_imagexpress(
             )
             continue
         images[key] = str(root / rel)
-    first = images[min(images)]
-    shape, dtype = read_tiff_header(first)
+    _, (shape, dtype) = first_readable_header(images, warnings)
     workspace = is_workspace_step(root)
     name = f"{root.parent.name.removesuffix('_workspace')}_{root.name}" if workspace else None
     return PlateIndex.build(

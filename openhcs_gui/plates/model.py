@@ -9,10 +9,10 @@ and can be sent to a worker process of a future dask executor.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,10 +20,20 @@ from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PlateError
 from openhcs_gui.vfs.keys import ImageKey, split_well
 
-__all__ = ["PlateIndex", "well_sort_key", "missing_image_warnings", "read_tiff_header"]
+__all__ = [
+    "PlateIndex",
+    "well_sort_key",
+    "missing_image_warnings",
+    "read_tiff_header",
+    "first_readable_header",
+]
+
+_H = TypeVar("_H")
 
 #: Missing images listed one by one before the rest are summarized.
 MAX_LISTED_MISSING = 20
+#: Unreadable images tried in a row before a plate is refused as "no readable image".
+MAX_HEADER_TRIES = 20
 
 
 def well_sort_key(well: str) -> tuple[int, str, int]:
@@ -75,6 +85,10 @@ class PlateIndex:
     channel_names: dict[int, str] = field(default_factory=dict)
     pixel_size_um: float | None = None
     warnings: list[str] = field(default_factory=list)
+    _by_well: dict[str, list[ImageKey]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _by_well_of: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -128,15 +142,37 @@ class PlateIndex:
         channel: int | None = None,
         z: int | None = None,
     ) -> list[ImageKey]:
-        """Sorted keys of the images matching every given component (``None`` = any)."""
+        """Sorted keys of the images matching every given component (``None`` = any).
+
+        ``keys(well=...)`` looks the well up in an index built once (the runner
+        asks for every well, so scanning all images per call would cost
+        wells × images).
+        """
+        candidates: Iterable[ImageKey]
+        if well is not None:
+            candidates = self._well_keys().get(well, [])
+            if site is None and channel is None and z is None:
+                return list(candidates)
+        else:
+            candidates = self.images
         return sorted(
             k
-            for k in self.images
+            for k in candidates
             if (well is None or k.well == well)
             and (site is None or k.site == site)
             and (channel is None or k.channel == channel)
             and (z is None or k.z == z)
         )
+
+    def _well_keys(self) -> dict[str, list[ImageKey]]:
+        """Well -> sorted keys, rebuilt only when :attr:`images` was replaced or resized."""
+        source = (id(self.images), len(self.images))
+        if self._by_well is None or self._by_well_of != source:
+            by_well: dict[str, list[ImageKey]] = {}
+            for key in sorted(self.images):
+                by_well.setdefault(key.well, []).append(key)
+            self._by_well, self._by_well_of = by_well, source
+        return self._by_well
 
     @property
     def n_images(self) -> int:
@@ -230,6 +266,50 @@ def missing_image_warnings(index: PlateIndex) -> list[str]:
         messages.append(f"… and {missing - MAX_LISTED_MISSING} more missing images "
                         f"({missing} in total)")
     return messages
+
+
+def first_readable_header(
+    images: Mapping[ImageKey, str],
+    warnings: list[str],
+    read: Callable[[str], _H] | None = None,
+) -> tuple[ImageKey, _H]:
+    """``(key, header)`` of the first image (in key order) whose header ``read`` can parse.
+
+    One corrupt file must not refuse a whole plate: each image that fails is
+    named in ``warnings`` (its well then fails when it is processed) and the
+    next one is tried.
+
+    Parameters
+    ----------
+    images
+        ``ImageKey -> path``.
+    warnings
+        Receives one sentence per unreadable image tried.
+    read
+        Header reader raising :class:`PlateError`; default :func:`read_tiff_header`.
+
+    Raises
+    ------
+    PlateError
+        When no image (of the first :data:`MAX_HEADER_TRIES`) can be read.
+    """
+    reader = read if read is not None else read_tiff_header
+    first_error: PlateError | None = None
+    for n, key in enumerate(sorted(images)):
+        if n >= MAX_HEADER_TRIES:
+            break
+        try:
+            return key, reader(images[key])  # type: ignore[return-value]
+        except PlateError as e:
+            first_error = first_error or e
+            warnings.append(f"{str(e).rstrip('.')}; well {key.well} will fail when it is processed")
+    if first_error is None:
+        raise PlateError("No images to read a header from.")
+    if len(images) == 1:
+        raise first_error
+    tried = min(len(images), MAX_HEADER_TRIES)
+    raise PlateError(f"No image of the plate can be read ({tried} of {len(images)} tried); "
+                     f"the first: {str(first_error).rstrip('.')}.")
 
 
 def read_tiff_header(path: str | os.PathLike[str]) -> tuple[tuple[int, int], np.dtype]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from openhcs_gui.plates._opera_xml import INDEX_XML_NAMES, IndexXml, parse_index_xml
-from openhcs_gui.plates.model import PlateIndex, read_tiff_header
+from openhcs_gui.plates.model import PlateIndex, first_readable_header
 from openhcs_gui.vfs.keys import ImageKey, well_name
 
 __all__ = ["parse_opera_name", "find_index_xml", "index_opera"]
@@ -80,7 +80,7 @@ def index_opera(
         except (ET.ParseError, OSError, LookupError, ValueError) as e:  # LookupError: encoding=
             warnings.append(f"{xml_path} could not be read ({e}); channel names and "
                             "pixel size are unknown")
-    shape, dtype = read_tiff_header(images[min(images)])
+    _, (shape, dtype) = first_readable_header(images, warnings)
     return PlateIndex.build(
         root,
         "opera",

@@ -42,11 +42,23 @@ def test_mixed_formats_are_refused(tmp_path: Path, write_tiffs) -> None:
         open_plate(tmp_path)
 
 
-def test_corrupt_tiff_header_names_the_file(tmp_path: Path, write_tiffs) -> None:
-    write_tiffs(tmp_path, ["A01_s2_w1.tif"])
-    (tmp_path / "A01_s1_w1.tif").write_bytes(b"II*\x00garbage-not-a-tiff")
-    with pytest.raises(PlateError, match=r"Cannot read the TIFF header of .*A01_s1_w1\.tif"):
+def test_plate_with_no_readable_image_names_the_first(tmp_path: Path) -> None:
+    for name in ("A01_s1_w1.tif", "A01_s2_w1.tif"):
+        (tmp_path / name).write_bytes(b"II*\x00garbage-not-a-tiff")
+    with pytest.raises(PlateError, match=r"No image of the plate can be read \(2 of 2 tried\); "
+                       r"the first: Cannot read the TIFF header of .*A01_s1_w1\.tif"):
         open_plate(tmp_path)
+
+
+def test_corrupt_first_image_is_a_warning_not_a_refusal(tmp_path: Path, write_tiffs) -> None:
+    # Issue 11 item 8: the plate is indexed from the first header that parses.
+    write_tiffs(tmp_path, ix_names(["A01", "A02", "B01", "B02"], 2, 2))
+    (tmp_path / "A01_s1_w1.tif").write_bytes(b"II*\x00garbage-not-a-tiff" * 4)
+    index = open_plate(tmp_path)
+    assert index.n_images == 16 and index.shape == (8, 6) and index.dtype == np.uint16
+    [warning] = index.warnings
+    assert warning.startswith(f"Cannot read the TIFF header of {tmp_path / 'A01_s1_w1.tif'}: ")
+    assert warning.endswith("; well A01 will fail when it is processed")
 
 
 def test_rgb_image_is_refused(tmp_path: Path) -> None:
@@ -91,6 +103,30 @@ def test_keys_filter_and_sort(tmp_path: Path, write_tiffs) -> None:
     ]
     assert index.keys(z=2) == []
     assert len(index.keys()) == 12
+
+
+class _CountingDict(dict):
+    iterations = 0
+
+    def __iter__(self):
+        type(self).iterations += 1
+        return super().__iter__()
+
+
+def test_keys_per_well_do_not_rescan_the_plate(tmp_path: Path, write_tiffs) -> None:
+    # Issue 11 item 10: the runner asks keys(well=...) once per well; a scan per call is wells x images.
+    wells = [well_name(r, c) for r in range(8) for c in range(1, 13)]
+    write_tiffs(tmp_path, ix_names(wells[:2], 1, 1))
+    index = open_plate(tmp_path)
+    images = {ImageKey(w, s, 1): f"/p/{w}_s{s}.tif" for w in reversed(wells) for s in (2, 1)}
+    expected = {w: [ImageKey(w, 1, 1), ImageKey(w, 2, 1)] for w in wells}
+    index.images = _CountingDict(images)
+    assert {w: index.keys(well=w) for w in wells} == expected
+    assert index.keys(well="H12", site=2) == [ImageKey("H12", 2, 1)]
+    assert index.keys(well="Z99") == []
+    assert _CountingDict.iterations <= 1
+    index.images = {ImageKey("A01", 3, 1): "/p/x.tif"}  # a replaced image map is seen
+    assert index.keys(well="A01") == [ImageKey("A01", 3, 1)]
 
 
 def test_plain_data_round_trip(tmp_path: Path, write_tiffs) -> None:
