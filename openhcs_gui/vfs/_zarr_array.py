@@ -7,9 +7,12 @@ the exact key zarr expects, so zarr-python, ome-zarr-py and napari read it
 back unchanged. Doing it ourselves is what lets a whole-plate write run at the
 codec's own speed instead of zarr-python's (see issue 3, "Speed").
 
-:class:`RawArray` also reads arrays written by others when their layout is
-plain enough (C order, no filters, chunks covering whole ``y, x`` planes);
-anything else is read through a cached zarr-python array (:class:`ZarrPyArray`).
+:class:`RawArray` reads back only arrays this package wrote: they carry the
+:data:`OURS_ATTR` marker in their array attributes (v2 ``.zattrs`` beside
+``.zarray``, v3 ``attributes`` in ``zarr.json``), and every chunk of them was
+written, so a missing chunk file is an error, never zeros (issue 12 item 7).
+Arrays written by anyone else are read through zarr-python
+(:class:`ZarrPyArray`), which honours ``fill_value``, sharding and any codec.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from numcodecs.abc import Codec
 
 from openhcs_gui.config import ZarrConfig
 from openhcs_gui.constants import ZarrChunkStrategy, ZarrCompressor
+from openhcs_gui.errors import PathNotFoundError
 
 __all__ = [
+    "OURS_ATTR",
+    "MissingChunkError",
     "PlaneArray",
     "RawArray",
     "ZarrPyArray",
@@ -38,6 +44,17 @@ __all__ = [
 ]
 
 _V3_COMPRESSORS = {"blosc", "gzip", "zstd"}
+
+#: Array attribute that marks an array written by this package's raw writer.
+OURS_ATTR = "openhcs_gui"
+_MARKER: dict[str, Any] = {OURS_ATTR: {"writer": "openhcs_gui", "layout": 1}}
+
+
+_MARKER_V2 = json.dumps(_MARKER).encode()
+
+
+class MissingChunkError(PathNotFoundError):
+    """A chunk of an array we wrote is missing: the store lost data (never read as zeros)."""
 
 
 def make_codec(config: ZarrConfig, dtype: np.dtype[Any], zarr_format: int) -> Codec | None:
@@ -182,7 +199,7 @@ class RawArray:
             "chunk_key_encoding": {"name": "default", "configuration": {"separator": self.separator}},
             "fill_value": fill,
             "codecs": codecs,
-            "attributes": {},
+            "attributes": dict(_MARKER),
             "zarr_format": 3,
             "node_type": "array",
             "storage_transformers": [],
@@ -192,7 +209,13 @@ class RawArray:
         return meta
 
     def write_metadata(self) -> None:
-        """Write the array metadata file atomically."""
+        """Write the array metadata file atomically, with our marker in its attributes.
+
+        On zarr v2 the marker's ``.zattrs`` goes first, so an array whose
+        ``.zarray`` exists is always recognised as ours.
+        """
+        if self.zarr_format == 2:
+            atomic_write(os.path.join(self.path, ".zattrs"), _MARKER_V2)
         name = ".zarray" if self.zarr_format == 2 else "zarr.json"
         doc = json.dumps(self.metadata()).encode()
         atomic_write(os.path.join(self.path, name), doc)
@@ -217,17 +240,24 @@ class RawArray:
         atomic_write(self.chunk_path(index), self.encode(chunk))
 
     def read_chunk(self, index: tuple[int, ...]) -> np.ndarray:
-        """Decoded chunk at ``index``; a missing chunk reads as the fill value (0)."""
+        """Decoded chunk at ``index``.
+
+        Raises
+        ------
+        MissingChunkError
+            The chunk file does not exist: every chunk of an array we wrote
+            was written, so its absence is lost data, not the fill value.
+        """
         out = np.empty(self.chunks, dtype=self.dtype)
+        path = self.chunk_path(index)
         try:
-            with open(self.chunk_path(index), "rb") as f:
+            with open(path, "rb") as f:
                 if self.codec is None:
                     f.readinto(out.data.cast("B"))
                     return out
                 raw = f.read()
-        except FileNotFoundError:
-            out.fill(0)
-            return out
+        except FileNotFoundError as e:
+            raise MissingChunkError(f"The chunk file {path} is missing.") from e
         self.codec.decode(raw, out=out)
         return out
 
@@ -340,7 +370,11 @@ class ZarrPyArray:
 
 
 def open_plane_array(path: str) -> RawArray | ZarrPyArray | None:
-    """Open the array at ``path`` (v2 or v3) for plane reads, or ``None`` if absent."""
+    """Open the array at ``path`` (v2 or v3) for plane reads, or ``None`` if absent.
+
+    Arrays carrying our marker get the raw reader; every other array is read
+    through zarr-python, so foreign stores keep their exact semantics.
+    """
     meta = read_json(os.path.join(path, ".zarray"))
     fmt = 2
     if meta is None:
@@ -348,7 +382,10 @@ def open_plane_array(path: str) -> RawArray | ZarrPyArray | None:
         fmt = 3
         if meta is None or meta.get("node_type") != "array":
             return None
-    raw = RawArray.from_metadata(path, meta, fmt)
+        attrs = meta.get("attributes") or {}
+    else:
+        attrs = read_json(os.path.join(path, ".zattrs")) or {}
+    raw = RawArray.from_metadata(path, meta, fmt) if OURS_ATTR in attrs else None
     if raw is not None:
         return raw
     import zarr

@@ -37,7 +37,7 @@ from openhcs_gui.errors import (
     PathNotFoundError,
     UnsupportedFormatError,
 )
-from openhcs_gui.vfs._zarr_array import RawArray
+from openhcs_gui.vfs._zarr_array import MissingChunkError, RawArray
 from openhcs_gui.vfs._zarr_meta import (
     ensure_group,
     image_attrs,
@@ -358,10 +358,26 @@ class ZarrBackend(StorageBackend):
         return key, state, index
 
     def load(self, path: PathLike, /) -> np.ndarray:
-        """Read one plane (a fresh array the caller owns)."""
-        _, state, index = self._locate(path)
+        """Read one plane (a fresh array the caller owns).
+
+        Raises
+        ------
+        PathNotFoundError
+            No such image, or a chunk of an array we wrote is missing (the
+            message names the well and field; never read back as zeros).
+        """
+        key, state, index = self._locate(path)
         assert state.array is not None
-        return state.array.read_plane(index)
+        try:
+            return state.array.read_plane(index)
+        except MissingChunkError as e:
+            raise self._lost(key, e) from e
+
+    def _lost(self, key: str, e: MissingChunkError) -> PathNotFoundError:
+        ik = parse_image_name(key)
+        return PathNotFoundError(
+            f"Cannot load {self._where(key)}: well {ik.well}, field {ik.site} lost data "
+            f"({e} The store is incomplete; write that well again).")
 
     def load_batch(self, paths: Sequence[PathLike], /) -> list[np.ndarray]:
         """Read many planes; each chunk is read and decoded once, on the worker pool."""
@@ -379,7 +395,10 @@ class ZarrBackend(StorageBackend):
         def read(item: tuple[tuple[int, tuple[int, ...]], tuple[Any, list[tuple[int, Any]]]]) -> None:
             (_, grid), (arr, members) = item
             if isinstance(arr, RawArray):
-                chunk = arr.read_chunk(grid)
+                try:
+                    chunk = arr.read_chunk(grid)
+                except MissingChunkError as e:
+                    raise self._lost(located[members[0][0]][0], e) from e
                 for i, inner in members:
                     out[i] = _native(chunk[inner])
             else:

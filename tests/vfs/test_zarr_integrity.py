@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zarr
 from contract import assert_same_array, make_image
 
+from openhcs_gui.errors import PathNotFoundError
 from openhcs_gui.metadata import STANDARD_PLATES, row_name
 from openhcs_gui.vfs.keys import ImageKey, split_well, well_name
 from openhcs_gui.vfs.zarr_store import ZarrBackend
@@ -76,3 +78,92 @@ def test_rows_past_z_do_not_share_a_slot(root: str) -> None:
     assert {w["path"] for w in _plate(root)["wells"]} == {"AA/1", "BA/1", "AZ/2", "ZZ/999",
                                                           "AF/48"}
     assert ImageKey("BA01", 1, 1).row == "BA"
+
+
+# ------------------------------------------------- missing chunks, foreign arrays
+def _well(well: str, sites: int = 2, channels: int = 2) -> tuple[list[np.ndarray], list[str]]:
+    datas, keys = [], []
+    for s in range(1, sites + 1):
+        for c in range(1, channels + 1):
+            datas.append(make_image(np.uint16, (16, 16), seed=10 * s + c))
+            keys.append(f"{STORE}/{ImageKey(well, s, c).filename()}")
+    return datas, keys
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_missing_chunk_of_our_array_is_an_error_naming_the_well(root: str,
+                                                                    version: str) -> None:
+    from openhcs_gui.config import ZarrConfig
+
+    config = ZarrConfig(ngff_version=version)
+    b = ZarrBackend(config, root=root)
+    datas, keys = _well("B03")
+    b.save_batch(datas, keys)
+    b.close()
+    chunk = Path(root, STORE, "B/3/1/0", "1/0/0/0" if version == "0.4" else "c/1/0/0/0")
+    assert chunk.is_file()
+    chunk.unlink()  # field 2 (site 2), channel 2
+    for reader in (b, ZarrBackend(config, root=root)):  # this run's backend and a later one
+        with pytest.raises(PathNotFoundError, match=r"B03.*field 2"):
+            reader.load(f"{STORE}/B03_s2_w2_z1.tif")
+        with pytest.raises(PathNotFoundError, match=r"B03_s2_w2_z1.*field 2"):
+            reader.load_batch(keys)
+        assert_same_array(reader.load(keys[0]), datas[0])  # the rest of the well is fine
+
+
+def _foreign_field(root: str, well: str, **array_kwargs: object) -> zarr.Array:
+    """One field of an NGFF 0.4/0.5 plate written by plain zarr-python (not by us)."""
+    fmt = array_kwargs.pop("zarr_format", 2)
+    row, col = split_well(well)
+    plate = zarr.open_group(f"{root}/{STORE}", mode="a", zarr_format=fmt)
+    ome = {"rows": [{"name": row}], "columns": [{"name": str(col)}],
+           "wells": [{"path": f"{row}/{col}", "rowIndex": 0, "columnIndex": 0}]}
+    axes = [{"name": n, "type": "channel" if n == "c" else "space"} for n in "czyx"]
+    field = plate.require_group(row).require_group(str(col)).require_group("0")
+    multiscales = [{"datasets": [{"path": "0", "coordinateTransformations": [
+        {"type": "scale", "scale": [1.0] * 4}]}], "axes": axes}]
+    if fmt == 2:
+        plate.attrs["plate"] = {**ome, "version": "0.4"}
+        plate[row][str(col)].attrs["well"] = {"images": [{"path": "0"}], "version": "0.4"}
+        field.attrs["multiscales"] = [{**multiscales[0], "version": "0.4"}]
+    else:
+        plate.attrs["ome"] = {"version": "0.5", "plate": ome}
+        plate[row][str(col)].attrs["ome"] = {"version": "0.5", "well": {"images": [{"path": "0"}]}}
+        field.attrs["ome"] = {"version": "0.5", "multiscales": multiscales}
+    return field.create_array("0", **array_kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_foreign_fill_value_is_honoured(root: str, fmt: int) -> None:
+    arr = _foreign_field(root, "C04", shape=(2, 1, 8, 8), chunks=(1, 1, 8, 8), dtype="f4",
+                         fill_value=np.nan, zarr_format=fmt)
+    written = make_image(np.float32, (8, 8), seed=1)
+    arr[1, 0] = written  # channel 1 never written: zarr says it is NaN
+    b = ZarrBackend(root=root, read_only=True)
+    assert np.isnan(b.load(f"{STORE}/C04_s1_w1_z1.tif")).all()
+    assert_same_array(b.load(f"{STORE}/C04_s1_w2_z1.tif"), written)
+    first, second = b.load_batch([f"{STORE}/C04_s1_w1_z1.tif", f"{STORE}/C04_s1_w2_z1.tif"])
+    assert np.isnan(first).all()
+    assert_same_array(second, written)
+
+
+def test_foreign_plain_array_with_integer_fill_value(root: str) -> None:
+    # zlib, C order, one chunk per plane: the layout our raw reader could decode itself
+    arr = _foreign_field(root, "A01", shape=(1, 2, 8, 8), chunks=(1, 1, 8, 8), dtype="u2",
+                         fill_value=7, compressors=None)
+    arr[0, 1] = make_image(np.uint16, (8, 8), seed=2)
+    b = ZarrBackend(root=root, read_only=True)
+    assert (b.load(f"{STORE}/A01_s1_w1_z1.tif") == 7).all()
+    assert_same_array(b.load(f"{STORE}/A01_s1_w1_z2.tif"), make_image(np.uint16, (8, 8), seed=2))
+
+
+def test_foreign_sharded_v3_array_reads_exactly(root: str) -> None:
+    arr = _foreign_field(root, "D02", shape=(2, 3, 16, 16), chunks=(1, 1, 8, 8),
+                         shards=(1, 3, 16, 16), dtype="i4", fill_value=-1, zarr_format=3)
+    data = np.arange(2 * 3 * 16 * 16, dtype="i4").reshape(2, 3, 16, 16)
+    arr[0] = data[0]
+    b = ZarrBackend(root=root, read_only=True)
+    keys = [f"{STORE}/D02_s1_w{c + 1}_z{z + 1}.tif" for c in range(2) for z in range(3)]
+    got = b.load_batch(keys)
+    for (c, z), image in zip([(c, z) for c in range(2) for z in range(3)], got, strict=True):
+        assert_same_array(image, data[c, z] if c == 0 else np.full((16, 16), -1, "i4"))
