@@ -1,7 +1,10 @@
 """``openhcs-gui`` command line: run | demo | info | gui (no arguments = gui).
 
-Exit codes: 0 success, 1 some wells failed, 2 bad input (one line on stderr,
-no traceback), 130 cancelled with Ctrl-C. This module imports no Qt; ``gui``
+Exit codes (also in ``--help``): 0 success, 1 the run finished but some wells
+failed, 2 bad input or an unusable file or folder (one line on stderr, no
+traceback), 130 cancelled with Ctrl-C. ``-v`` adds the engine's debug log,
+``-q`` keeps only errors; when stderr is not a terminal, progress is written
+as log lines instead of a progress bar. This module imports no Qt; ``gui``
 imports :mod:`openhcs_gui.ui.app` only when a display is available.
 """
 
@@ -9,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,14 @@ __all__ = ["main", "build_parser", "has_display"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 DEMO_DIR = "demo_plate"
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    success
+  {EXIT_FAILED}    the run finished but some wells failed (see the summary and 'info')
+  {EXIT_BAD_INPUT}    bad input: missing or invalid plate, pipeline, config or workspace, an
+       unwritable folder or a full disk (one line on stderr, no traceback)
+  {EXIT_CANCELLED}  cancelled with Ctrl-C (finished wells are kept; continue with --resume)"""
+PROGRESS_EVERY = 2.0  #: seconds between two progress log lines when stderr is not a terminal
+log = logging.getLogger("openhcs_gui.cli")
 
 
 class _BadInput(Exception):
@@ -39,15 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openhcs-gui",
         description="High-content-screening pipelines: memory-first engine, OME-Zarr output, napari GUI.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _add_verbosity(parser, default=0)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_verbosity(common, default=argparse.SUPPRESS)  # after the subcommand too, without resetting it
     parser.add_argument(
         "--smoke-test", metavar="OUTPUT_DIR",
         help="self-check: open the window, run the demo pipeline, show its zarr output, "
              "write screenshot.png + smoke_report.json to OUTPUT_DIR",
     )
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="run a pipeline on a plate, headless")
+    run = sub.add_parser("run", help="run a pipeline on a plate, headless", parents=[common], epilog=EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("plate", help="plate folder (ImageXpress, Opera, OME-Zarr or a workspace step folder)")
     run.add_argument("--pipeline", help="pipeline JSON file (default: the bundled demo pipeline)")
     run.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file")
@@ -58,17 +77,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="WORKSPACE",
                      help="continue a killed or failed run in its workspace (default: the plate's newest), "
                           "skipping wells it completed; pipeline and config default to the workspace's own")
-    demo = sub.add_parser("demo", help="write the demo plate (8 wells x 4 sites x 2 channels)")
+    run.add_argument("--json", action="store_true",
+                     help="print the result summary as JSON on stdout (instead of the sentence)")
+    demo = sub.add_parser("demo", help="write the demo plate (8 wells x 4 sites x 2 channels)", parents=[common], epilog=EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("path", nargs="?", default=DEMO_DIR, help="folder to write it to")
-    info = sub.add_parser("info", help="print the provenance of a workspace")
+    info = sub.add_parser("info", help="print the provenance of a workspace", parents=[common], epilog=EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     info.add_argument("workspace", help="workspace folder (or its openhcs_metadata.json)")
     info.add_argument("--json", action="store_true", help="print the raw JSON")
-    gui = sub.add_parser("gui", help="start the desktop app (the default)")
+    gui = sub.add_parser("gui", help="start the desktop app (the default)", parents=[common], epilog=EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     gui.add_argument("plate", nargs="?", help="plate to open")
     gui.add_argument("--demo-if-missing", action="store_true",
                      help=f"without PLATE, open ./{DEMO_DIR} (generated if absent) with the demo pipeline")
     gui.add_argument("--pipeline", help="pipeline JSON file to load into the editor")
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more log output (-v: info from the engine, -vv: debug)")
+    parser.add_argument("-q", "--quiet", action="count", default=default,
+                        help="only errors on stderr (no progress, no warnings)")
+
+
+@contextmanager
+def _logging(verbose: int, quiet: int) -> Iterator[None]:
+    """Send ``openhcs_gui`` log records to the current stderr as one line each, for one command."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("openhcs-gui: %(levelname)s: %(message)s"))
+    root = logging.getLogger("openhcs_gui")
+    old_level, old_propagate = root.level, root.propagate
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    cli_level = log.level
+    log.setLevel(logging.ERROR if quiet else logging.INFO)  # progress lines unless -q
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        root.propagate = old_propagate
+        log.setLevel(cli_level)
 
 
 def has_display() -> bool:
@@ -88,7 +141,14 @@ def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) ->
     if getattr(args, "config", None):
         cfg = load_config(args.config)
     elif recorded is not None:
-        cfg = GlobalPipelineConfig.model_validate(recorded)
+        from pydantic import ValidationError
+
+        try:
+            cfg = GlobalPipelineConfig.model_validate(recorded)
+        except ValidationError as e:
+            field = ".".join(str(p) for p in e.errors()[0]["loc"]) or "(top level)"
+            raise _BadInput(f"The workspace's recorded config is invalid (field '{field}': "
+                            f"{e.errors()[0]['msg']}); pass --config.") from e
     else:
         cfg = GlobalPipelineConfig()
     if getattr(args, "output", None):
@@ -104,31 +164,80 @@ def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) ->
     return cfg
 
 
-def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bool | str | None = None) -> int:
-    """Run with a progress bar on stderr and a summary on stdout; return the exit code."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+class _Progress:
+    """A tqdm bar on a terminal; otherwise a log line at most every :data:`PROGRESS_EVERY` s and at the end."""
 
-    from openhcs_gui.pipeline import CancelToken, RunWarning, StepFinished, WellFailed, run_pipeline
+    def __init__(self, quiet: bool) -> None:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+
+        self.quiet = quiet
+        self.lines = not quiet and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+        self.bar = tqdm(total=0, unit="step", desc="wells x steps", file=sys.stderr,
+                        disable=True if quiet or self.lines else None)
+        self.wells = self.done = 0
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, event: Any) -> None:
+        from openhcs_gui.pipeline import (
+            RunStarted,
+            RunWarning,
+            StepFinished,
+            WellFailed,
+            WellFinished,
+        )
+
+        if isinstance(event, RunStarted):
+            self.wells = event.total_wells
+            self.bar.total = event.total_wells * len(event.steps)
+            self.bar.refresh()
+            if self.lines:
+                log.info("running %d wells x %d steps into %s", event.total_wells, len(event.steps),
+                         event.workspace)
+        elif isinstance(event, StepFinished):
+            self.bar.update(1)
+        elif isinstance(event, WellFinished) and self.lines:
+            self.done += 1
+            now = time.monotonic()
+            if now - self.last >= PROGRESS_EVERY or self.done == self.wells:
+                self.last = now
+                log.info("%d/%d wells done (%.0f %%), %.1f s", self.done, self.wells,
+                         100 * self.done / max(self.wells, 1), now - self.t0)
+        elif isinstance(event, WellFailed) or (isinstance(event, RunWarning) and not self.quiet):
+            kind = "error" if isinstance(event, WellFailed) else "warning"
+            self.write(f"{kind}: {getattr(event, 'well', '')} {event.message}".replace(":  ", ": "))
+
+    def write(self, text: str) -> None:
+        """One line on stderr that does not break the bar."""
+        self.bar.write(text, file=sys.stderr)
+
+
+def _result_dict(result: Any, code: int) -> dict[str, Any]:
+    """The run's summary as plain data (``run --json``)."""
+    return {
+        "status": result.status.value, "exit_code": code, "seconds": round(result.seconds, 3),
+        "workspace": str(result.workspace), "provenance": str(result.metadata_path),
+        "wells": list(result.wells), "skipped_wells": list(result.skipped_wells),
+        "images_written": result.images_written, "bytes_written": result.bytes_written,
+        "steps": [{"index": s.index, "name": s.name, "backend": s.backend.value, "image_dir": s.image_dir,
+                   "images": len(s.keys), "tables": [f"{s.folder}/{t}.csv" for t in s.tables]}
+                  for s in result.steps],
+        "errors": [{"well": e.well, "step": e.step, "message": e.message} for e in result.errors],
+    }
+
+
+def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bool | str | None = None,
+         *, as_json: bool = False, quiet: bool = False) -> int:
+    """Run with progress on stderr and a summary (sentence or JSON) on stdout; return the exit code."""
+    from openhcs_gui.pipeline import CancelToken, run_pipeline
 
     cancel = CancelToken()
-    bar = tqdm(total=0, unit="step", desc="wells x steps", disable=None, file=sys.stderr)
-
-    def on_event(event: Any) -> None:
-        if type(event).__name__ == "RunStarted":
-            bar.total = event.total_wells * len(event.steps)
-            bar.refresh()
-        elif isinstance(event, StepFinished):
-            bar.update(1)
-        elif isinstance(event, WellFailed | RunWarning):
-            bar.write(f"{'error' if isinstance(event, WellFailed) else 'warning'}: "
-                      f"{getattr(event, 'well', '')} {event.message}".replace(":  ", ": "), file=sys.stderr)
-
+    progress = _Progress(quiet)
     box: dict[str, Any] = {}
     done = threading.Event()  # not Thread.join: an interrupted join() can return early (< 3.13)
 
     def work() -> None:
         try:
-            box["result"] = run_pipeline(pipeline, plate, cfg, progress=on_event, cancel=cancel,
+            box["result"] = run_pipeline(pipeline, plate, cfg, progress=progress, cancel=cancel,
                                          overwrite=overwrite, resume=resume or False)
         except BaseException as e:  # re-raised in the main thread
             box["error"] = e
@@ -141,15 +250,15 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bo
             done.wait(0.2)
         except KeyboardInterrupt:
             if not cancel.cancelled:
-                bar.write("Cancelling: finishing the current function calls...", file=sys.stderr)
+                progress.write("Cancelling: finishing the current function calls...")
             cancel.cancel()
-    bar.close()
+    progress.bar.close()
     if "error" in box:
         raise box["error"]
     result = box["result"]
-    print(result.summary())
-    status = result.status.value
-    return {"completed": EXIT_OK, "failed": EXIT_FAILED}.get(status, EXIT_CANCELLED)
+    code = {"completed": EXIT_OK, "failed": EXIT_FAILED}.get(result.status.value, EXIT_CANCELLED)
+    print(json.dumps(_result_dict(result, code), indent=2) if as_json else result.summary())
+    return code
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -173,16 +282,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None
-    return _run(args.plate, pipeline, _config(args, recorded.get("config")), args.overwrite, resume)
+    return _run(args.plate, pipeline, _config(args, recorded.get("config")), args.overwrite, resume,
+                as_json=args.json, quiet=bool(args.quiet))
 
 
 def _recorded_run(args: argparse.Namespace) -> dict[str, Any]:
     """The workspace ``--resume`` means, with the pipeline and config it was written with."""
-    from openhcs_gui.pipeline.provenance import METADATA_NAME
-    from openhcs_gui.pipeline.resume import find_workspace
+    from openhcs_gui.pipeline.provenance import read_provenance
+    from openhcs_gui.pipeline.resume import ResumeError, find_workspace
 
     workspace = find_workspace(Path(args.plate), _config(args), args.resume)
-    doc = json.loads((workspace / METADATA_NAME).read_text(encoding="utf-8"))
+    try:
+        doc = read_provenance(workspace)
+    except OpenHCSError as e:
+        raise ResumeError(f"Cannot resume {workspace}: {e}") from e
     return {"workspace": workspace, "pipeline": doc.get("pipeline"), "config": doc.get("config")}
 
 
@@ -205,11 +318,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from openhcs_gui.pipeline.provenance import METADATA_NAME, open_workspace
+    from openhcs_gui.pipeline.provenance import METADATA_NAME, open_workspace, read_provenance
 
     result = open_workspace(args.workspace)
-    meta = result.metadata_path if Path(args.workspace).is_dir() else Path(args.workspace)
-    doc = json.loads(meta.read_text(encoding="utf-8"))
+    doc = read_provenance(args.workspace)  # the document with its journal merged in
     if args.json:
         print(json.dumps(doc, indent=2))
         return EXIT_OK
@@ -269,7 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(["gui", *(argv or [])])
     handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui}
     try:
-        return handlers[args.command](args)
+        with _logging(args.verbose, args.quiet):
+            return handlers[args.command](args)
     except (_BadInput, OpenHCSError, FileNotFoundError, PermissionError) as e:
         message = " ".join(str(e).split())
         print(f"openhcs-gui: error: {message}", file=sys.stderr)

@@ -9,7 +9,6 @@ displays what that function returns and never parses text back into values.
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any, Literal
 from psygnal import EventedModel
 from pydantic import ConfigDict, Field, ValidationError
 
+from openhcs_gui import _jsonio
 from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.constants import (
     Backend,
@@ -195,7 +195,7 @@ def config_to_dict(cfg: ConfigModel) -> dict[str, Any]:
 def save_config(cfg: ConfigModel, path: str | os.PathLike[str]) -> Path:
     """Write ``cfg`` as JSON atomically (temp file + rename) and return the path."""
     target = Path(path)
-    text = json.dumps(config_to_dict(cfg), indent=2) + "\n"
+    text = _jsonio.dumps(config_to_dict(cfg), f"config file {target}", ConfigFileError) + "\n"
     try:
         write_text_atomic(target, text)
     except OSError as e:
@@ -229,9 +229,12 @@ def load_config(
     try:
         if source.suffix.lower() == ".toml":
             data = tomllib.loads(raw.decode("utf-8"))
+            _jsonio.check_depth(data, f"Config file {source}", ConfigFileError)
         else:
-            data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+            data = _jsonio.loads(raw, f"Config file {source}", ConfigFileError)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        if isinstance(e, ConfigFileError):
+            raise
         raise ConfigFileError(f"Config file {source} is not valid {source.suffix or 'JSON'}: {e}.") from e
     if not isinstance(data, dict):
         raise ConfigFileError(f"Config file {source} must contain an object at the top level.")

@@ -194,7 +194,9 @@ def test_sigkill_then_resume_finishes_the_plate(tmp_path: Path, monkeypatch: pyt
     import signal
     import time
 
+    from openhcs_gui.errors import PipelineError
     from openhcs_gui.pipeline import open_workspace
+    from openhcs_gui.pipeline.provenance import read_provenance
 
     helpers = Path(__file__).parent / "pipeline"
     monkeypatch.syspath_prepend(str(helpers))
@@ -216,13 +218,13 @@ def test_sigkill_then_resume_finishes_the_plate(tmp_path: Path, monkeypatch: pyt
     while not done and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
         try:
-            doc = json.loads((ws / "openhcs_metadata.json").read_text())
-        except (OSError, ValueError):
+            doc = read_provenance(ws)  # the document plus its per-well journal
+        except PipelineError:
             continue
         done = [w for w, e in doc["wells"].items() if e["status"] == "completed"]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
-    killed = json.loads((ws / "openhcs_metadata.json").read_text())
+    killed = read_provenance(ws)
     finished = [w for w, e in killed["wells"].items() if e["status"] == "completed"]
     assert killed["status"] == "running" and 1 <= len(finished) < len(wells)
 

@@ -18,7 +18,6 @@ in the function registry (never imports or executes anything new)::
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from psygnal.containers import EventedList
 
+from openhcs_gui import _jsonio
 from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.config import GlobalPipelineConfig
 from openhcs_gui.constants import Backend, Component
@@ -270,7 +270,7 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
         If a step's function is not registered.
     """
     target = Path(path)
-    text = json.dumps(pipeline.to_dict(), indent=2) + "\n"
+    text = _jsonio.dumps(pipeline.to_dict(), f"pipeline file {target}", PipelineError) + "\n"
     try:
         write_text_atomic(target, text)
     except OSError as e:
@@ -288,11 +288,10 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
     """
     source = Path(path)
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+        raw = source.read_bytes()
     except OSError as e:
         raise PipelineError(f"Cannot read pipeline file {source}: {e.strerror or e}.") from e
-    except ValueError as e:
-        raise PipelineError(f"Pipeline file {source} is not valid JSON: {e}.") from e
+    data = _jsonio.loads(raw, f"Pipeline file {source}", PipelineError)
     try:
         return Pipeline.from_dict(data)
     except PipelineError as e:

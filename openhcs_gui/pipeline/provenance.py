@@ -1,16 +1,20 @@
 """``openhcs_metadata.json``: what ran, on what, with which settings, and how far it got.
 
-The :class:`ProvenanceWriter` listens to the run's progress events and
-rewrites the file atomically (temp file + ``os.replace``) at most once per
-``interval`` seconds, plus at the start and the end, so a run killed at any
-moment leaves a valid file whose ``status`` says ``running`` and whose
-``wells`` say which finished. :func:`open_workspace` reads it back into a
+The :class:`ProvenanceWriter` listens to the run's progress events. It writes
+the document atomically (temp file + ``os.replace``) at the start and the end;
+in between each finished well appends one fsynced line to the journal
+``openhcs_metadata.journal.jsonl`` (O(1) per well, not a rewrite of the whole
+document). A run killed at any moment leaves a valid document whose ``status``
+says ``running`` plus a journal saying which wells finished;
+:func:`~openhcs_gui.pipeline._provenance_io.read_provenance` merges the two.
+:func:`open_workspace` reads them back into a
 :class:`~openhcs_gui.pipeline.result.RunResult` the GUI can browse.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import sys
@@ -21,9 +25,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from openhcs_gui._atomic import write_text_atomic
+from openhcs_gui import _jsonio
+from openhcs_gui._atomic import append_line_durable, storage_error, write_text_atomic
 from openhcs_gui.constants import Backend, RunStatus
-from openhcs_gui.errors import PipelineError
+from openhcs_gui.errors import PipelineError, StorageError
+from openhcs_gui.pipeline._provenance_io import (
+    FORMAT,
+    JOURNAL_NAME,
+    METADATA_NAME,
+    journal_line,
+    read_provenance,
+)
 from openhcs_gui.pipeline.events import (
     ImageWritten,
     ProgressEvent,
@@ -36,11 +48,11 @@ from openhcs_gui.pipeline.result import RunResult, StepOutput, WellError
 from openhcs_gui.vfs.keys import parse_image_name
 
 __all__ = [
-    "METADATA_NAME", "ProvenanceWriter", "open_workspace", "pipeline_record", "software_versions", "zarr_arrays",
+    "JOURNAL_NAME", "METADATA_NAME", "ProvenanceWriter", "open_workspace", "pipeline_record", "read_provenance",
+    "software_versions", "zarr_arrays",
 ]
 
-METADATA_NAME = "openhcs_metadata.json"
-FORMAT = "openhcs-workspace"
+log = logging.getLogger(__name__)
 _LIBRARIES = ("numpy", "zarr", "numcodecs", "tifffile", "scikit-image", "scipy", "pydantic", "psygnal")
 
 
@@ -71,9 +83,22 @@ def pipeline_record(pipeline: Any) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` via a temp file and ``os.replace`` (never half-written)."""
-    # fsync: a well marked completed must survive a power cut, not just a kill
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n", fsync=True)
+    """Write ``data`` to ``path`` via a temp file and ``os.replace`` (never half-written).
+
+    NaN and infinity (not JSON) are written as ``null``, with a warning naming the fields.
+
+    Raises
+    ------
+    StorageError
+        The file cannot be written (names the file; "Disk full" for ENOSPC).
+    """
+    bad = _jsonio.nonfinite_paths(data)
+    if bad:
+        log.warning("%s: not a finite number, written as null (JSON has no NaN or infinity): %s.",
+                    path, ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
+        data = _jsonio.finite_or_null(data)
+    # fsync: the document must survive a power cut, not just a kill
+    write_text_atomic(path, _jsonio.dumps(data, str(path), StorageError, default=str) + "\n", fsync=True)
 
 
 def zarr_arrays(store: Path) -> list[str]:
@@ -96,7 +121,13 @@ def zarr_arrays(store: Path) -> list[str]:
 
 
 class ProvenanceWriter:
-    """Keeps the provenance document and rewrites it as the run progresses.
+    """Keeps the provenance document; journals each finished well, writes the document at start and end.
+
+    A finished well costs one fsynced line appended to :data:`JOURNAL_NAME`
+    (its entry, outputs and errors), so a run of N wells writes O(N) bytes in
+    total; the whole document is written only by :meth:`write` (the runner
+    calls it at the start) and :meth:`finish`. After each full write the
+    journal is removed: the document then holds everything it said.
 
     Parameters
     ----------
@@ -105,20 +136,23 @@ class ProvenanceWriter:
     cfg, pipeline, plate, plan
         What is recorded as the run's inputs.
     interval
-        Minimum seconds between two throttled writes (a finished well is
-        always written at once: resuming trusts that record).
+        Minimum seconds between two ``write(force=False)`` calls that really write.
     previous
-        The document of the run being resumed: its completed wells, their
-        file lists and the run history are carried over.
+        The document of the run being resumed (as :func:`read_provenance`
+        returns it, journal merged): its completed wells, their file lists and
+        the run history are carried over.
     """
 
     def __init__(self, workspace: Path, cfg: Any, pipeline: Any, plate: Any, plan: ExecutionPlan,
                  interval: float = 1.0, previous: dict[str, Any] | None = None) -> None:
         self.path = Path(workspace) / METADATA_NAME
+        self.journal = Path(workspace) / JOURNAL_NAME
         self.interval = interval
         self._lock = threading.Lock()
         self._last = 0.0
         self._t0 = time.perf_counter()
+        self._pending: dict[str, dict[str, Any]] = {}  # well -> outputs and counts since it started
+        self.error: StorageError | None = None  #: first failed journal append (the final write retries all)
         plate_dict = plate.to_dict() if hasattr(plate, "to_dict") else {"path": str(plate)}
         plate_dict.pop("images", None)  # the image list is the plate's business, not ours
         self.doc: dict[str, Any] = {
@@ -164,46 +198,68 @@ class ProvenanceWriter:
         doc["bytes_written"] = int(prev.get("bytes_written", 0))
         doc["runs"] = [*prev.get("runs", []), {k: prev.get(k) for k in ("started", "updated", "status", "seconds")}]
 
+    def _well(self, well: str) -> dict[str, Any]:
+        return self._pending.setdefault(well, {"steps": {}, "images_written": 0, "bytes_written": 0})
+
     def on_event(self, event: ProgressEvent) -> None:
         """Record one progress event (called from worker threads).
 
-        A finished well is written at once, not throttled: its ``completed``
-        status is the durable record that lets a resumed run skip it, and it
-        is only emitted after every output of the well was written.
+        A finished well is journaled at once (one fsynced line): its
+        ``completed`` status is the durable record that lets a resumed run
+        skip it, and it is only emitted after every output of the well was
+        written. A failed append is logged and kept in :attr:`error`; it is
+        not raised into the worker (the final :meth:`finish` writes all).
         """
-        flush = force = False
         with self._lock:
             if isinstance(event, ImageWritten) and event.step_index >= 0:
                 step = self.doc["steps"][event.step_index]
                 name = event.path.rsplit("/", 1)[-1]
-                if name.endswith(".csv"):
-                    step["tables"].append(name)
-                else:
-                    step["images"].append(name)
-                    if event.backend is not Backend.MEMORY:
-                        self.doc["images_written"] += 1
-                        self.doc["bytes_written"] += event.nbytes
+                pending = self._well(name.split("_", 1)[0])
+                outputs = pending["steps"].setdefault(event.step_index, {"images": [], "tables": []})
+                kind = "tables" if name.endswith(".csv") else "images"
+                step[kind].append(name)
+                outputs[kind].append(name)
+                if kind == "images" and event.backend is not Backend.MEMORY:
+                    for counts in (self.doc, pending):
+                        counts["images_written"] += 1
+                        counts["bytes_written"] += event.nbytes
             elif isinstance(event, StepFinished):
                 well = self.doc["wells"].setdefault(event.well, {"status": "pending", "timings": {}})
                 well["status"] = "running"
                 well["timings"][event.step_name] = round(event.seconds, 4)
-                flush = True
             elif isinstance(event, WellFailed):
                 self.doc["errors"].append(WellError(event.well, event.step_name, event.message,
                                                     event.traceback).to_dict())
-                flush = True
             elif isinstance(event, WellFinished):
-                well = self.doc["wells"].setdefault(event.well, {"timings": {}})
-                failed = any(e["well"] == event.well for e in self.doc["errors"])
-                well["status"] = "completed" if event.ok else "failed" if failed else "cancelled"
-                well["seconds"] = round(event.seconds, 4)
-                well["finished"] = _now()
-                force = True
-        if flush or force:
-            self.write(force=force)
+                self._finish_well(event)
+
+    def _finish_well(self, event: WellFinished) -> None:
+        """Update the well's entry and journal it (caller holds the lock)."""
+        well = self.doc["wells"].setdefault(event.well, {"timings": {}})
+        errors = [e for e in self.doc["errors"] if e["well"] == event.well]
+        well["status"] = "completed" if event.ok else "failed" if errors else "cancelled"
+        well["seconds"] = round(event.seconds, 4)
+        well["finished"] = _now()
+        pending = self._pending.pop(event.well, None) or {"steps": {}, "images_written": 0, "bytes_written": 0}
+        steps = {i: {k: sorted(set(v)) for k, v in out.items()} for i, out in pending["steps"].items()}
+        record = journal_line(event.well, well, steps, errors, pending["images_written"], pending["bytes_written"])
+        try:
+            append_line_durable(self.journal, _jsonio.dumps(
+                _jsonio.finite_or_null(record), str(self.journal), StorageError, indent=None, default=str))
+        except StorageError as e:
+            if self.error is None:
+                self.error = e
+                log.warning("%s", e)
 
     def write(self, force: bool = True, seconds: float | None = None) -> None:
-        """Rewrite the file now (``force``) or if ``interval`` has passed since the last write."""
+        """Rewrite the whole document now (``force``) or if ``interval`` has passed since the last write.
+
+        Raises
+        ------
+        StorageError
+            The file cannot be written: "Disk full: cannot write <path>" or
+            "Folder <workspace> is not writable" (a ``NotWritableError``).
+        """
         with self._lock:
             now = time.perf_counter()
             if not force and now - self._last < self.interval:
@@ -215,6 +271,10 @@ class ProvenanceWriter:
                 step["images"] = sorted(set(step["images"]))
                 step["tables"] = sorted(set(step["tables"]))
             write_json_atomic(self.path, self.doc)
+            try:  # the document now holds every journaled well
+                self.journal.unlink(missing_ok=True)
+            except OSError as e:
+                raise storage_error(e, self.journal) from e
 
     def finish(self, status: RunStatus, seconds: float, consolidated: dict[int, list[str]]) -> None:
         """Final write: status, wall time, consolidated tables and zarr array listing."""
@@ -229,7 +289,7 @@ class ProvenanceWriter:
 
 
 def open_workspace(path: str | os.PathLike[str]) -> RunResult:
-    """Read a workspace's ``openhcs_metadata.json`` into a browsable :class:`RunResult`.
+    """Read a workspace's provenance (journal merged) into a browsable :class:`RunResult`.
 
     ``status`` comes from the file (``running`` for a run that was killed);
     disk and zarr outputs can be read with ``get_image``, in-memory ones cannot.
@@ -237,37 +297,30 @@ def open_workspace(path: str | os.PathLike[str]) -> RunResult:
     Raises
     ------
     PipelineError
-        If the folder has no readable provenance file.
+        If the folder has no readable provenance file, or one with missing or
+        wrongly typed fields (names the field).
     """
     from openhcs_gui.vfs import FileManager
 
     root = Path(path)
     meta = root / METADATA_NAME if root.is_dir() else root
-    try:
-        doc = json.loads(meta.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PipelineError(f"{root} is not an OpenHCS workspace: cannot read {meta.name} ({e.strerror or e}).") from e
-    except ValueError as e:
-        raise PipelineError(f"{meta} is not valid JSON: {e}.") from e
-    if doc.get("format") != FORMAT:
-        raise PipelineError(f"{meta} is not an OpenHCS workspace file.")
-    plan = ExecutionPlan.from_dict(doc["plan"])
-    steps = []
-    for s in doc["steps"]:
-        keys = sorted(parse_image_name(n) for n in s.get("images", []))
-        steps.append(StepOutput(
+    doc = read_provenance(meta)
+    steps = [
+        StepOutput(
             index=s["index"], name=s["name"], backend=Backend(s["backend"]), folder=Path(s["folder"]),
-            image_dir=s["image_dir"], keys=keys,
+            image_dir=s["image_dir"], keys=sorted(parse_image_name(n) for n in s.get("images", [])),
             tables=[t.removesuffix(".csv") for t in s.get("consolidated_tables", [])],
             kept_in_memory=False,
-        ))
-    wells = doc.get("wells", {})
+        )
+        for s in doc["steps"]
+    ]
+    wells = doc["wells"]
     return RunResult(
         status=RunStatus(doc["status"]),
         workspace=meta.parent,
-        plan=plan,
+        plan=ExecutionPlan.from_dict(doc["plan"]),
         steps=steps,
-        errors=[WellError(**e) for e in doc.get("errors", [])],
+        errors=[WellError(e["well"], e["step"], e["message"], e.get("traceback", "")) for e in doc.get("errors", [])],
         timings={w: dict(v.get("timings", {})) for w, v in wells.items()},
         seconds=float(doc.get("seconds", 0.0)),
         filemanager=FileManager(),

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_gui.errors import PipelineError
+from openhcs_gui.pipeline._provenance_io import JOURNAL_NAME, METADATA_NAME, read_provenance
 from openhcs_gui.pipeline.planner import ExecutionPlan, workspace_base
-from openhcs_gui.pipeline.provenance import FORMAT, METADATA_NAME, pipeline_record
+from openhcs_gui.pipeline.provenance import pipeline_record
 from openhcs_gui.pipeline.result import read_csv_rows
 from openhcs_gui.pipeline.well import WellReport
 from openhcs_gui.vfs.keys import parse_image_name
@@ -68,18 +69,22 @@ def find_workspace(plate: Any, cfg: Any, resume: bool | str | os.PathLike[str]) 
     if not found:
         raise ResumeError(f"No workspace of plate '{base.name.removesuffix('_workspace')}' to resume in "
                           f"{base.parent} (looked for {base.name}*); run without --resume.")
-    return max(found, key=lambda p: (p / METADATA_NAME).stat().st_mtime_ns)
+    return max(found, key=_last_written)
+
+
+def _last_written(workspace: Path) -> int:
+    """When the run in ``workspace`` last recorded progress (document or journal)."""
+    times = [(workspace / METADATA_NAME).stat().st_mtime_ns]
+    if (workspace / JOURNAL_NAME).is_file():
+        times.append((workspace / JOURNAL_NAME).stat().st_mtime_ns)
+    return max(times)
 
 
 def _read(workspace: Path) -> dict[str, Any]:
-    meta = workspace / METADATA_NAME
     try:
-        doc = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ResumeError(f"Cannot resume {workspace}: {meta.name} is unreadable ({e}).") from e
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ResumeError(f"Cannot resume {workspace}: {meta.name} is not an OpenHCS workspace file.")
-    return doc
+        return read_provenance(workspace / METADATA_NAME)
+    except PipelineError as e:
+        raise ResumeError(f"Cannot resume {workspace}: {e}") from e
 
 
 def _alive(doc: dict[str, Any]) -> bool:
@@ -137,6 +142,7 @@ def _config_change(doc: dict[str, Any], cfg: Any, plan: ExecutionPlan) -> str | 
                 return f"step {b['index'] + 1} '{b['name']}': {key} {a.get(key)} -> {b.get(key)}"
     if any(s.backend.value == "zarr" for s in plan.steps):
         old, new = doc.get("config", {}).get("zarr", {}), _jsonify(cfg.zarr.model_dump(mode="json"))
+        old = old if isinstance(old, dict) else {}
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
                 return f"zarr.{key}: {old.get(key)} -> {new.get(key)}"
