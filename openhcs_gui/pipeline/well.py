@@ -9,6 +9,11 @@ Per step the well's images are grouped (see :mod:`.step`), each group's stack
 goes through the step's function chain, and the whole step output of the well
 is written in one ``save_batch`` call after every function returned, so a step
 that raises writes nothing and earlier steps' files stay complete.
+
+Each function call runs on the worker's call thread so a cancel stops the well
+within ``calls.POLL_SECONDS`` even while a function runs; results are checked
+and stored without a copy unless another owner still holds their memory (see
+:mod:`.calls`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PipelineError, RunCancelledError
+from openhcs_gui.pipeline.calls import call_function, root_of, take_result
 from openhcs_gui.pipeline.events import (
     CancelToken,
     ImageWritten,
@@ -85,22 +91,6 @@ def normalize_rows(rows: Any) -> Rows:
     return [dict(r) for r in rows]
 
 
-def _split_result(result: Any, step: FunctionStep, func: Callable[..., Any]) -> tuple[np.ndarray, dict[str, Rows]]:
-    tables: dict[str, Rows] = {}
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
-        result, raw = result
-        tables = {str(name): normalize_rows(rows) for name, rows in raw.items()}
-    stack = np.asarray(result)
-    if stack.ndim == 2:
-        stack = stack[np.newaxis]
-    if stack.ndim != 3:
-        raise PipelineError(
-            f"Step '{step.name}': {func_label(func)}() returned shape {stack.shape}; "
-            "expected a stack (n, y, x) or an image (y, x)."
-        )
-    return stack, tables
-
-
 def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep) -> Rows:
     """Prefix each row with the identity of the image it describes."""
     out: Rows = []
@@ -126,9 +116,10 @@ def run_step(
     Raises
     ------
     RunCancelledError
-        When ``cancel`` is set before a function call.
+        When ``cancel`` is set before or during a function call (see :mod:`.calls`).
     PipelineError
-        When a function returns something that is not a stack of the right size.
+        When a function returns something that is not a stack of the right size
+        and dtype, or a malformed table (one line naming step and function).
     """
     outputs: dict[ImageKey, np.ndarray] = {}
     tables: dict[str, Rows] = {}
@@ -144,7 +135,8 @@ def run_step(
         for func, kwargs in chain:
             if cancel.cancelled:
                 raise RunCancelledError("Run cancelled.")
-            stack, produced = _split_result(func(stack, **kwargs), step, func)
+            box = call_function(func, stack, kwargs, cancel)  # abandoned if cancel is set meanwhile
+            stack, produced = take_result(box, step.name, func_label(func), input_root=root_of(stack))
             for name, rows in produced.items():
                 tables.setdefault(name, []).extend(_identify(rows, keys, step))
             keys = step.output_keys(keys, len(stack))
