@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from psygnal import EventedModel
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from openhcs_gui import _jsonio
 from openhcs_gui._atomic import write_text_atomic
@@ -112,6 +112,14 @@ class MaterializationConfig(ConfigModel):
         default=None, ge=MIN_LEVEL, le=MAX_LEVEL, description="Zarr level; empty = zarr.compression_level."
     )
 
+    @field_validator("output_path", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """A NUL byte cannot be in a file name: refuse it here, not as a traceback at mkdir."""
+        if isinstance(value, str | os.PathLike) and "\x00" in str(os.fspath(value)):
+            raise ValueError("a folder name cannot contain a NUL byte")
+        return value
+
 
 class GlobalPipelineConfig(ConfigModel):
     """Everything a run needs besides the plate and the pipeline."""
@@ -172,17 +180,20 @@ def effective_value(cfg: GlobalPipelineConfig, path: tuple[str, ...]) -> Any:
 def effective_materialization(
     cfg: GlobalPipelineConfig, plate_path: str | os.PathLike[str] | None = None
 ) -> EffectiveMaterialization:
-    """Resolve inherited materialization settings (pure; no I/O).
+    """Resolve inherited materialization settings (no I/O).
 
     ``output_root`` is ``materialization_defaults.output_path`` if set, else the
-    plate's parent folder when ``plate_path`` is given, else ``None``.
+    plate's parent folder when ``plate_path`` is given, else ``None``. It is
+    always absolute: a relative path (``"results"``, ``"~/results"``) is
+    resolved here, once, against the home folder and the current working
+    directory, so every output of a run lands under the same folder.
     """
     root = cfg.materialization_defaults.output_path
     if root is None and plate_path is not None:
-        root = Path(plate_path).parent
+        root = Path(os.path.abspath(plate_path)).parent
     return EffectiveMaterialization(
         backend=effective_value(cfg, ("materialization_defaults", "backend")),
-        output_root=Path(root) if root is not None else None,
+        output_root=Path(os.path.abspath(Path(root).expanduser())) if root is not None else None,
         compression_level=effective_value(cfg, ("materialization_defaults", "compression_level")),
     )
 
