@@ -2,8 +2,8 @@
 
 Exit codes (also in ``--help``): 0 success, 1 the run finished but some wells
 failed, 2 bad input or an unusable file or folder (one line on stderr, no
-traceback), 130 cancelled with Ctrl-C. ``-v`` adds the engine's debug log,
-``-q`` keeps only errors; when stderr is not a terminal, progress is written
+traceback), 130 cancelled with Ctrl-C. ``-v`` writes a line per finished
+well, ``-vv`` adds the engine's debug log, ``-q`` keeps only errors; when stderr is not a terminal, progress is written
 as log lines instead of a progress bar. This module imports no Qt; ``gui``
 imports :mod:`openhcs_gui.ui.app` only when a display is available.
 """
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=default,
-                        help="more log output (-v: info from the engine, -vv: debug)")
+                        help="more output on stderr (-v: a line per finished well, -vv: the engine's debug log)")
     parser.add_argument("-q", "--quiet", action="count", default=default,
                         help="only errors on stderr (no progress, no warnings)")
 
@@ -105,7 +105,7 @@ def _add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
 @contextmanager
 def _logging(verbose: int, quiet: int) -> Iterator[None]:
     """Send ``openhcs_gui`` log records to the current stderr as one line each, for one command."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = logging.ERROR if quiet else (logging.WARNING, logging.WARNING, logging.DEBUG)[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("openhcs-gui: %(levelname)s: %(message)s"))
     root = logging.getLogger("openhcs_gui")
@@ -167,10 +167,10 @@ def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) ->
 class _Progress:
     """A tqdm bar on a terminal; otherwise a log line at most every :data:`PROGRESS_EVERY` s and at the end."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, verbose: int = 0) -> None:
         from tqdm import tqdm  # type: ignore[import-untyped]
 
-        self.quiet = quiet
+        self.quiet, self.verbose = quiet, verbose
         self.lines = not quiet and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
         self.bar = tqdm(total=0, unit="step", desc="wells x steps", file=sys.stderr,
                         disable=True if quiet or self.lines else None)
@@ -195,6 +195,10 @@ class _Progress:
                          event.workspace)
         elif isinstance(event, StepFinished):
             self.bar.update(1)
+        elif isinstance(event, WellFinished) and self.verbose and not self.quiet:
+            self.done += 1
+            self.write(f"well {event.well} {'done' if event.ok else 'stopped'} in {event.seconds:.2f} s "
+                       f"({self.done}/{self.wells})")
         elif isinstance(event, WellFinished) and self.lines:
             self.done += 1
             now = time.monotonic()
@@ -226,12 +230,12 @@ def _result_dict(result: Any, code: int) -> dict[str, Any]:
 
 
 def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bool | str | None = None,
-         *, as_json: bool = False, quiet: bool = False) -> int:
+         *, as_json: bool = False, quiet: bool = False, verbose: int = 0) -> int:
     """Run with progress on stderr and a summary (sentence or JSON) on stdout; return the exit code."""
     from openhcs_gui.pipeline import CancelToken, run_pipeline
 
     cancel = CancelToken()
-    progress = _Progress(quiet)
+    progress = _Progress(quiet, verbose)
     box: dict[str, Any] = {}
     done = threading.Event()  # not Thread.join: an interrupted join() can return early (< 3.13)
 
@@ -283,7 +287,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None
     return _run(args.plate, pipeline, _config(args, recorded.get("config")), args.overwrite, resume,
-                as_json=args.json, quiet=bool(args.quiet))
+                as_json=args.json, quiet=bool(args.quiet), verbose=args.verbose)
 
 
 def _recorded_run(args: argparse.Namespace) -> dict[str, Any]:

@@ -246,6 +246,8 @@ def load_config(
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         if isinstance(e, ConfigFileError):
             raise
+        if isinstance(e, RecursionError):
+            raise ConfigFileError(f"Config file {source} is nested more than {_jsonio.MAX_DEPTH} levels deep.") from e
         raise ConfigFileError(f"Config file {source} is not valid {source.suffix or 'JSON'}: {e}.") from e
     if not isinstance(data, dict):
         raise ConfigFileError(f"Config file {source} must contain an object at the top level.")

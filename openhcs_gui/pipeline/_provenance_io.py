@@ -105,10 +105,9 @@ def _validate(doc: Any) -> None:
         _check(err, _ERROR, f"errors[{i}]")
     for i, run in enumerate(doc.get("runs", [])):
         _check(run, {}, f"runs[{i}]")
+    _check(doc.get("pipeline", {}), {"steps": (list, False)}, "pipeline")
     for i, step in enumerate(doc.get("pipeline", {}).get("steps", [])):
         _check(step, {"name": (str, False)}, f"pipeline.steps[{i}]")
-    if not isinstance(doc.get("pipeline", {}).get("steps", []), list):
-        raise _Bad("'pipeline.steps' should be a list")
     from openhcs_gui.pipeline.planner import ExecutionPlan
 
     try:
