@@ -24,10 +24,12 @@ Steps are psygnal ``EventedModel``s so the GUI can connect to
 from __future__ import annotations
 
 import inspect
+import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from psygnal import EventedModel
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -85,8 +87,8 @@ def _as_chain(obj: Any, where: str) -> list[FuncItem]:
 
 
 def _annotation(func: Callable[..., Any], name: str, param: inspect.Parameter) -> Any:
-    try:
-        hints = typing.get_type_hints(func)
+    try:  # include_extras keeps Annotated[..., Field(ge=, le=)]: the registered bounds
+        hints = typing.get_type_hints(func, include_extras=True)
     except Exception:  # unresolvable forward references: fall back to the default's type
         hints = {}
     if name in hints:
@@ -96,17 +98,33 @@ def _annotation(func: Callable[..., Any], name: str, param: inspect.Parameter) -
     return Any
 
 
+def _non_finite(value: Any) -> bool:
+    """True if ``value`` is, or contains (lists, tuples, dicts), a NaN or infinite float."""
+    if isinstance(value, float | np.floating):
+        return not math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
 def check_kwargs(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     """Validate ``kwargs`` against ``func``'s signature and return coerced values.
 
-    Unknown names and values of the wrong type are errors, so a pipeline file
-    with ``"sigma": "abc"`` fails when it is loaded, not halfway through a run.
+    Unknown names, values of the wrong type, values outside the bounds the
+    function declares (``Annotated[float, Field(ge=0, le=200)]``) and NaN or
+    infinite floats are errors, so a pipeline file with ``"sigma": "abc"`` or
+    ``NaN`` fails when it is loaded, not halfway through a run.
 
     Raises
     ------
     ValueError
-        Naming the parameter and the reason.
+        Naming the function, the parameter and the reason.
     """
+    for key, value in kwargs.items():
+        if _non_finite(value):
+            raise ValueError(f"{func_label(func)}() parameter {key!r}={value!r}: must be a finite number")
     try:
         params = dict(inspect.signature(func).parameters)
     except (TypeError, ValueError):
