@@ -27,6 +27,7 @@ from typing import Any
 
 from openhcs_gui.config import GlobalPipelineConfig, effective_materialization
 from openhcs_gui.constants import Backend
+from openhcs_gui.pipeline.workspace import plate_identity, workspace_base
 
 __all__ = ["StepPlan", "ExecutionPlan", "plan_pipeline", "workspace_base"]
 
@@ -141,22 +142,6 @@ class ExecutionPlan:
         return "\n".join(lines)
 
 
-def _plate_identity(plate: Any) -> tuple[Path, str, Backend]:
-    """(path, name, backend) of a PlateIndex or of a plain plate path."""
-    if isinstance(plate, str | os.PathLike):
-        path = Path(plate)
-        name = path.stem if path.suffix.lower() == ".zarr" else path.name
-        return path, name, Backend.ZARR if path.suffix.lower() == ".zarr" else Backend.DISK
-    return Path(plate.path), str(plate.name), Backend(plate.backend)
-
-
-def workspace_base(plate: Any, cfg: GlobalPipelineConfig) -> Path:
-    """``<output root>/<plate name>_workspace`` before any uniqueness suffix."""
-    path, name, _ = _plate_identity(plate)
-    root = effective_materialization(cfg, path).output_root
-    return Path(root if root is not None else path.parent) / f"{name}_workspace"
-
-
 def _choose_backend(step: Any, is_last: bool, cfg: GlobalPipelineConfig, final: Backend) -> tuple[Backend, str]:
     if step.backend is not None:
         return Backend(step.backend), "backend="
@@ -192,13 +177,19 @@ def plan_pipeline(
     Returns
     -------
     ExecutionPlan
-        Plain data; ``str(plan)`` is a readable table.
+        Plain data; ``str(plan)`` is a readable table. Every folder in it is
+        absolute (see :mod:`openhcs_gui.pipeline.workspace`).
+
+    Raises
+    ------
+    InvalidPathError
+        If the workspace would lie inside the input plate.
     """
     from openhcs_gui.pipeline.step import func_label
 
-    path, name, input_backend = _plate_identity(plate)
+    path, name, input_backend = plate_identity(plate)
     eff = effective_materialization(cfg, path)
-    ws = Path(workspace) if workspace is not None else workspace_base(plate, cfg)
+    ws = Path(os.path.abspath(workspace)) if workspace is not None else workspace_base(plate, cfg)
     ws_posix = ws.as_posix()
     steps: list[StepPlan] = []
     warnings: list[str] = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -23,9 +22,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from openhcs_gui._atomic import storage_error
 from openhcs_gui.config import GlobalPipelineConfig, ZarrConfig, effective_materialization
 from openhcs_gui.constants import Backend, RunStatus
-from openhcs_gui.errors import NotWritableError, PathExistsError, PipelineError, PlateError
+from openhcs_gui.errors import PathExistsError, PipelineError, PlateError
 from openhcs_gui.pipeline.events import (
     CancelToken,
     ProgressCallback,
@@ -34,8 +34,8 @@ from openhcs_gui.pipeline.events import (
     RunStarted,
     RunWarning,
 )
-from openhcs_gui.pipeline.planner import ExecutionPlan, plan_pipeline, workspace_base
-from openhcs_gui.pipeline.provenance import METADATA_NAME, ProvenanceWriter
+from openhcs_gui.pipeline.planner import ExecutionPlan, plan_pipeline
+from openhcs_gui.pipeline.provenance import ProvenanceWriter
 from openhcs_gui.pipeline.result import RunResult, StepOutput
 from openhcs_gui.pipeline.resume import (
     ResumeError,
@@ -50,6 +50,12 @@ from openhcs_gui.pipeline.well import (
     WorkUnit,
     normalize_table,
     process_well,
+)
+from openhcs_gui.pipeline.workspace import (
+    claim_workspace,
+    prepare_workspace,
+    release_workspace,
+    workspace_base,
 )
 
 __all__ = ["Executor", "ThreadExecutor", "WorkUnit", "run_pipeline", "prepare_workspace"]
@@ -105,44 +111,6 @@ class _Emitter:
                     cb(event)
                 except Exception:  # the run must not die because a progress bar did
                     log.exception("progress listener %r failed on %r", cb, event)
-
-
-def prepare_workspace(base: Path, overwrite: bool = False) -> Path:
-    """Create the workspace folder; never reuse an existing one silently.
-
-    Returns ``base``, or ``base_2``, ``base_3``... if it exists; with
-    ``overwrite`` an existing *workspace* (one with ``openhcs_metadata.json``,
-    or empty) is deleted first.
-
-    Raises
-    ------
-    NotWritableError
-        If the output root cannot be created or written (checked before any work).
-    PathExistsError
-        If ``overwrite`` would delete a folder that is not an OpenHCS workspace.
-    """
-    root = base.parent
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".openhcs-write-test-{os.getpid()}-{threading.get_ident()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise NotWritableError(f"Output folder {root} is not writable: {e.strerror or e}.") from e
-    if overwrite and base.exists():
-        if not (base / METADATA_NAME).is_file() and any(base.iterdir()):
-            raise PathExistsError(f"{base} exists and is not an OpenHCS workspace; refusing to overwrite it.")
-        shutil.rmtree(base)
-    candidate, n = base, 1
-    while True:
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = base.with_name(f"{base.name}_{n}")
-        except OSError as e:
-            raise NotWritableError(f"Cannot create workspace {candidate}: {e.strerror or e}.") from e
 
 
 def _make_filemanager(cfg: GlobalPipelineConfig, plate_path: Path) -> Any:
@@ -219,7 +187,8 @@ def run_pipeline(
     cancel
         Set it to stop the run within one function call per worker.
     overwrite
-        Replace an existing workspace instead of creating ``<plate>_workspace_N``.
+        Replace an existing finished workspace instead of creating
+        ``<plate>_workspace_N`` (see :mod:`openhcs_gui.pipeline.workspace`).
     executor
         Runs the wells; defaults to ``ThreadExecutor(cfg.num_workers)``.
     resume
@@ -241,6 +210,15 @@ def run_pipeline(
         The plate cannot be opened (before any work).
     NotWritableError
         The output folder cannot be written (before any work).
+    InvalidPathError
+        The workspace would lie inside the input plate (before any work).
+    PathExistsError
+        ``overwrite`` would delete a workspace that a live run (this process
+        or another) is still writing, one holding a chained run's workspace,
+        or a folder that is no workspace (before any work).
+    StorageError
+        The final zarr metadata flush failed (e.g. disk full); provenance
+        records the run as failed, with the reason under ``failure``.
     ResumeError
         ``resume`` names no workspace, or one written by another pipeline,
         configuration or plate (a ``PipelineError``; before any work).
@@ -254,16 +232,50 @@ def run_pipeline(
     index = _open(plate)
     if not index.wells:
         raise PlateError(f"Plate {index.path} has no images.")
-    state: ResumeState | None = None
-    if resume is not False and resume is not None:
-        if overwrite:
-            raise ResumeError("Resume continues a workspace and overwrite deletes it: use one of them.")
-        workspace = find_workspace(index, cfg, resume)
+    workspace, plan, state = _take_workspace(steps, pipeline, index, cfg, overwrite, resume)
+    try:
+        return _execute(steps, pipeline, index, cfg, workspace, plan, state, progress, cancel, executor, t0)
+    finally:
+        release_workspace(workspace)
+
+
+def _take_workspace(
+    steps: list[Any], pipeline: Sequence[Any], index: Any, cfg: GlobalPipelineConfig, overwrite: bool,
+    resume: bool | str | os.PathLike[str] | None,
+) -> tuple[Path, ExecutionPlan, ResumeState | None]:
+    """Pick the run's workspace, claim it for this process and plan the run into it.
+
+    The caller must :func:`release_workspace` it when the run ends.
+    """
+    if resume is False or resume is None:
+        workspace = prepare_workspace(workspace_base(index, cfg), overwrite, claim=True)
+        try:
+            return workspace, plan_pipeline(steps, index, cfg, workspace=workspace), None
+        except BaseException:
+            release_workspace(workspace)
+            raise
+    if overwrite:
+        raise ResumeError("Resume continues a workspace and overwrite deletes it: use one of them.")
+    workspace = find_workspace(index, cfg, resume)
+    try:
+        claim_workspace(workspace)
+    except PathExistsError as e:
+        raise ResumeError(f"Cannot resume {workspace}: another run in this process is still writing it; "
+                          "wait for it or stop it first.") from e
+    try:
         plan = plan_pipeline(steps, index, cfg, workspace=workspace)
-        state = load_resume_state(workspace, pipeline, cfg, index, plan)
-    else:
-        workspace = prepare_workspace(workspace_base(index, cfg), overwrite)
-        plan = plan_pipeline(steps, index, cfg, workspace=workspace)
+        return workspace, plan, load_resume_state(workspace, pipeline, cfg, index, plan)
+    except BaseException:
+        release_workspace(workspace)
+        raise
+
+
+def _execute(
+    steps: list[Any], pipeline: Sequence[Any], index: Any, cfg: GlobalPipelineConfig, workspace: Path,
+    plan: ExecutionPlan, state: ResumeState | None, progress: ProgressCallback | None, cancel: CancelToken,
+    executor: Executor | None, t0: float,
+) -> RunResult:
+    """Run the wells into the claimed ``workspace``; provenance says how it ended."""
     done = state.done if state is not None else ()
     units = [u for u in _units(index) if u.well not in done]
     fm = _make_filemanager(cfg, Path(index.path))
@@ -283,10 +295,19 @@ def run_pipeline(
         tables = _consolidate(plan, reports, fm)
     except BaseException:  # Ctrl-C or an engine bug: stop the workers, say so in the file
         cancel.cancel()
+        try:
+            fm.close()
+        except OSError as e:  # the error that stopped the run is the one to report
+            log.error("%s", storage_error(e, workspace))
         prov.finish(RunStatus.FAILED, time.perf_counter() - t0, {})
         raise
-    finally:
+    try:
         fm.close()  # flushes zarr plate/well metadata; the memory store stays alive
+    except OSError as e:  # e.g. disk full: the outputs are incomplete, the file must say so
+        err = storage_error(e, workspace)
+        prov.doc["failure"] = str(err)
+        prov.finish(RunStatus.FAILED, time.perf_counter() - t0, tables)
+        raise err from e
     seconds = time.perf_counter() - t0
     prov.finish(status, seconds, tables)
     result = RunResult(
