@@ -20,7 +20,7 @@ from pipeline_helpers import create_final_dataset, detailed_analysis, preprocess
 from openhcs_gui.config import GlobalPipelineConfig, MaterializationConfig, load_config
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.errors import ConfigFileError, InvalidPathError, PathExistsError, StorageError
-from openhcs_gui.pipeline import FunctionStep, Pipeline, plan_pipeline, run_pipeline
+from openhcs_gui.pipeline import FunctionStep, Pipeline, ResumeError, plan_pipeline, run_pipeline
 from openhcs_gui.pipeline import runner as runner_module
 from openhcs_gui.plates import make_synthetic_plate, open_plate
 
@@ -132,6 +132,8 @@ def test_overwrite_refuses_a_workspace_a_thread_is_writing(plate: Path, cfg: Glo
         with pytest.raises(PathExistsError, match="still writing it") as info:
             _slow(0.0).run(plate, cfg, overwrite=True)
         assert str(ws) in str(info.value)
+        with pytest.raises(ResumeError, match="still writing it"):  # nor may a resume write into it
+            _slow(0.1).run(plate, cfg, resume=ws)
     finally:
         first.join(120)
     result = box["result"]
