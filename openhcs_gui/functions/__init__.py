@@ -11,6 +11,7 @@ from openhcs_gui._lazy import lazy_exports
 from openhcs_gui.functions.registry import (
     ENTRY_POINT_GROUP,
     RegisteredFunction,
+    annotation_bounds,
     get_function,
     list_functions,
     name_of,
@@ -32,6 +33,7 @@ _BUILTINS: dict[str, str] = {
 __all__ = [
     "ENTRY_POINT_GROUP",
     "RegisteredFunction",
+    "annotation_bounds",
     "register_function",
     "get_function",
     "list_functions",

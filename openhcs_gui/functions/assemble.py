@@ -7,8 +7,10 @@ holds every site of one (well, channel, z), in site order.
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 
 from openhcs_gui.constants import Component
 from openhcs_gui.functions._stack import as_stack
@@ -21,7 +23,10 @@ __all__ = ["stitch_sites"]
     "stitch_sites", category="assemble", default_variable_components=(Component.SITE,)
 )
 def stitch_sites(
-    stack: np.ndarray, columns: int = 0, gap: int = 0, snake: bool = False
+    stack: np.ndarray,
+    columns: Annotated[int, Field(ge=0, le=1000)] = 0,
+    gap: Annotated[int, Field(ge=0, le=1000)] = 0,
+    snake: bool = False,
 ) -> np.ndarray:
     """Tile the sites of a well into one grid image (row by row, no registration).
 

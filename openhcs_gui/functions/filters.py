@@ -7,19 +7,28 @@ of a step works; each returns a new array of the input's dtype.
 from __future__ import annotations
 
 import inspect
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 from scipy import ndimage as ndi
 
 from openhcs_gui.functions._stack import as_stack, dtype_range, to_dtype
 from openhcs_gui.functions.registry import register_function
 
-__all__ = ["gaussian_blur", "subtract_background", "normalize_percentile"]
+__all__ = ["gaussian_blur", "subtract_background", "normalize_percentile", "MAX_SIGMA", "MAX_RADIUS"]
+
+#: Largest blur sigma in pixels: a kernel of 8 * 200 px already flattens any field of view, and
+#: the cost grows with sigma (3e6 took minutes on a 64 x 64 image).
+MAX_SIGMA = 200.0
+#: Largest background radius in pixels (rolling-ball time grows with radius squared).
+MAX_RADIUS = 250
 
 
 @register_function("gaussian_blur", category="filter")
-def gaussian_blur(stack: np.ndarray, sigma: float = 2.0) -> np.ndarray:
+def gaussian_blur(
+    stack: np.ndarray, sigma: Annotated[float, Field(ge=0, le=MAX_SIGMA)] = 2.0
+) -> np.ndarray:
     """Smooth each image with a Gaussian of ``sigma`` pixels (mean-preserving).
 
     Parameters
@@ -27,7 +36,7 @@ def gaussian_blur(stack: np.ndarray, sigma: float = 2.0) -> np.ndarray:
     stack
         Images ``(n, y, x)``; not modified.
     sigma
-        Standard deviation in pixels along y and x (0 returns a copy).
+        Standard deviation in pixels along y and x, 0 to 200 (0 returns a copy).
 
     Returns
     -------
@@ -36,8 +45,8 @@ def gaussian_blur(stack: np.ndarray, sigma: float = 2.0) -> np.ndarray:
         mean is preserved (the filter kernel sums to one).
     """
     arr = as_stack(stack, "gaussian_blur")
-    if sigma < 0:
-        raise ValueError(f"gaussian_blur: sigma must be >= 0, got {sigma}.")
+    if not 0 <= sigma <= MAX_SIGMA:  # NaN fails too
+        raise ValueError(f"gaussian_blur: sigma must be between 0 and {MAX_SIGMA:g}, got {sigma}.")
     if sigma == 0:
         return arr.copy()
     out = ndi.gaussian_filter(arr.astype(np.float32), sigma=(0, sigma, sigma), mode="reflect")
@@ -67,7 +76,7 @@ def _rolling_ball(image: np.ndarray, radius: int) -> np.ndarray:
 def subtract_background(
     stack: np.ndarray,
     method: Literal["tophat", "rolling_ball"] = "tophat",
-    radius: int = 25,
+    radius: Annotated[int, Field(ge=1, le=MAX_RADIUS)] = 25,
 ) -> np.ndarray:
     """Remove smooth uneven illumination by white top-hat or rolling ball.
 
@@ -80,7 +89,7 @@ def subtract_background(
         ``"rolling_ball"`` (ImageJ's algorithm, slower, follows curved
         backgrounds more closely).
     radius
-        Radius in pixels; choose it larger than the biggest object to keep.
+        Radius in pixels (1 to 250); choose it larger than the biggest object to keep.
 
     Returns
     -------
@@ -88,8 +97,8 @@ def subtract_background(
         Background-subtracted stack, same shape and dtype, never negative.
     """
     arr = as_stack(stack, "subtract_background")
-    if radius < 1:
-        raise ValueError(f"subtract_background: radius must be >= 1, got {radius}.")
+    if not 1 <= radius <= MAX_RADIUS:
+        raise ValueError(f"subtract_background: radius must be between 1 and {MAX_RADIUS}, got {radius}.")
     if method == "tophat":
         one = _tophat
     elif method == "rolling_ball":
@@ -107,8 +116,8 @@ def subtract_background(
 @register_function("normalize_percentile", category="filter")
 def normalize_percentile(
     stack: np.ndarray,
-    low: float = 1.0,
-    high: float = 99.8,
+    low: Annotated[float, Field(ge=0, le=100)] = 1.0,
+    high: Annotated[float, Field(ge=0, le=100)] = 99.8,
     per_image: bool = False,
 ) -> np.ndarray:
     """Stretch the ``low``–``high`` percentile range to the full range of the dtype.

@@ -9,9 +9,10 @@ site / channel columns that identify the image.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 from scipy import ndimage as ndi
 
 from openhcs_gui.functions._stack import as_stack
@@ -20,6 +21,10 @@ from openhcs_gui.functions.registry import register_function
 __all__ = ["count_objects", "threshold_and_measure", "segment_image"]
 
 Rows = list[dict[str, Any]]
+#: Smoothing before thresholding, in pixels (beyond this objects merge into one blob).
+SmoothSigma = Annotated[float, Field(ge=0, le=50)]
+#: Smallest object kept, in pixels.
+MinSize = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
 def segment_image(image: np.ndarray, smooth_sigma: float, min_size: int) -> tuple[np.ndarray, float]:
@@ -78,7 +83,7 @@ def _segment_stack(
 
 @register_function("count_objects", category="measure")
 def count_objects(
-    stack: np.ndarray, smooth_sigma: float = 1.0, min_size: int = 20
+    stack: np.ndarray, smooth_sigma: SmoothSigma = 1.0, min_size: MinSize = 20
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Otsu-threshold, label and count objects; returns label images and a table.
 
@@ -107,7 +112,7 @@ def count_objects(
 
 @register_function("threshold_and_measure", category="measure")
 def threshold_and_measure(
-    stack: np.ndarray, smooth_sigma: float = 1.0, min_size: int = 20
+    stack: np.ndarray, smooth_sigma: SmoothSigma = 1.0, min_size: MinSize = 20
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Otsu-threshold and measure objects; returns a binary mask and a table.
 

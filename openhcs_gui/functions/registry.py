@@ -11,7 +11,10 @@ Function contract
 -----------------
 A function takes a read-only 3-D stack ``(n, y, x)`` as its first positional
 argument plus keyword parameters with type hints and defaults (the GUI builds
-its form from :func:`inspect.signature`). It returns a stack, or
+its form from :func:`inspect.signature`). Numeric parameters declare their
+range once, in the hint: ``sigma: Annotated[float, Field(ge=0, le=200)]``.
+A step checks its values against it when it is built or loaded, and the GUI
+form uses it as the editor's minimum and maximum. It returns a stack, or
 ``(stack, {"table_name": rows})`` where ``rows`` is a list of dict rows (or a
 DataFrame) in stack order with an ``"index"`` column; the engine adds the
 image identifier columns.
@@ -34,7 +37,10 @@ import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar, get_args, get_origin, overload
+
+import annotated_types as at
+from pydantic.fields import FieldInfo
 
 from openhcs_gui.constants import Component
 from openhcs_gui.errors import FunctionNotFoundError, PipelineError
@@ -47,6 +53,7 @@ __all__ = [
     "list_functions",
     "name_of",
     "plugin_errors",
+    "annotation_bounds",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,11 +107,39 @@ class RegisteredFunction:
         """Call the underlying function."""
         return self.func(*args, **kwargs)
 
+    def bounds(self) -> dict[str, tuple[float | None, float | None]]:
+        """Inclusive ``(minimum, maximum)`` of each parameter that declares a range (``None`` = open)."""
+        out = {k: annotation_bounds(p.annotation) for k, p in self.parameters.items()}
+        return {k: b for k, b in out.items() if b != (None, None)}
+
     def defaults(self) -> dict[str, Any]:
         """Default value of every parameter that has one (the initial form values)."""
         return {
             k: p.default for k, p in self.parameters.items() if p.default is not inspect.Parameter.empty
         }
+
+
+def annotation_bounds(annotation: Any) -> tuple[float | None, float | None]:
+    """``(ge, le)`` declared by ``Annotated[T, Field(ge=, le=)]`` (or annotated-types ``Ge``/``Le``/``Interval``).
+
+    Exclusive ``gt``/``lt`` are reported as the bound itself. Anything without
+    metadata gives ``(None, None)``.
+    """
+    if get_origin(annotation) is not Annotated:
+        return None, None
+    metadata: list[Any] = []
+    for m in get_args(annotation)[1:]:
+        metadata.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+    lo: float | None = None
+    hi: float | None = None
+    for m in metadata:
+        if isinstance(m, at.Ge | at.Gt | at.Interval):
+            value = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else getattr(m, "gt", None)
+            lo = value if value is not None else lo
+        if isinstance(m, at.Le | at.Lt | at.Interval):
+            value = getattr(m, "le", None) if getattr(m, "le", None) is not None else getattr(m, "lt", None)
+            hi = value if value is not None else hi
+    return lo, hi
 
 
 _registry: dict[str, RegisteredFunction] = {}

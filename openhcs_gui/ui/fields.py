@@ -177,7 +177,10 @@ def _bounds(metadata: list[Any], tp: Any) -> tuple[float | None, float | None]:
     lo: float | None = None
     hi: float | None = None
     step = 1 if tp is int else 0
-    for m in metadata:
+    flat: list[Any] = []
+    for m in metadata:  # Annotated[float, Field(ge=0, le=200)] nests the bounds in a FieldInfo
+        flat.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+    for m in flat:
         if isinstance(m, at.Ge):
             lo = m.ge  # type: ignore[assignment]
         elif isinstance(m, at.Gt):

@@ -298,3 +298,21 @@ def test_kwargs_form_from_signature(qtbot) -> None:
     with qtbot.waitSignal(form.kwargs_changed) as blocker:
         editors["iterations"].inner.setValue(4)
     assert blocker.args[0]["iterations"] == 4 and blocker.args[0]["sigma"] == 3.0
+
+
+def test_step_form_takes_min_and_max_from_the_registered_bounds(qtbot) -> None:
+    from openhcs_gui.ui.step_form import StepFormWidget, make_step
+
+    step = make_step("gaussian_blur", "blur")
+    form = StepFormWidget(step, inherited_backend=lambda: None)
+    qtbot.addWidget(form)
+    assert form.kwargs_form is not None
+    sigma = form.kwargs_form.form.editors["sigma"]
+    assert (sigma.spec.minimum, sigma.spec.maximum) == (0, 200)
+    assert (sigma.inner.minimum(), sigma.inner.maximum()) == (0, 200)
+    sigma.inner.setValue(3e6)  # typed out of range: clamped to the bound, which the step accepts
+    assert step.kwargs["sigma"] == 200 and sigma.error is None
+    radius = StepFormWidget(make_step("subtract_background"), inherited_backend=lambda: None)
+    qtbot.addWidget(radius)
+    assert radius.kwargs_form is not None
+    assert radius.kwargs_form.form.editors["radius"].inner.minimum() == 1
