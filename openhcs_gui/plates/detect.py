@@ -103,7 +103,7 @@ def open_plate(path: str | os.PathLike[str]) -> PlateIndex:
             f"ignored {len(odd)} TIFF file(s) whose names fit no known plate layout: {_listing(odd)}"
         )
     if ix:
-        return index_imagexpress(root, ix, warnings)
+        return index_imagexpress(root, ix, warnings, scan.htd)
     if op:
         return index_opera(root, op, warnings)
     store = _zarr_plate(root, scan.stores)

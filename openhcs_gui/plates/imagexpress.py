@@ -3,7 +3,10 @@
 Names look like ``[Plate_]A01_s1_w1[_z001][<GUID>].tif``; ``_s`` is absent on
 single-site plates and ``_w`` on single-channel ones. Z-stacks are either a
 ``_z`` suffix or ``ZStep_<n>/`` folders, time series ``TimePoint_<n>/`` folders
-(only the first time point is indexed: the key model has no time axis).
+(all time points are recorded in the plate metadata; only the first is
+indexed: the key model has no time axis yet). The ``.HTD`` beside the images
+and the MetaSeries description of one image give the plate's physical
+metadata (see :mod:`openhcs_gui.plates._metaxpress`).
 MetaXpress also writes ``_thumb`` thumbnails beside the images; they are not
 data and are skipped. Our own ``A01_s1_w1_z1.tif`` names are the same pattern,
 so a workspace step folder (``<plate>_workspace/step2_blur/``) opens as a
@@ -13,10 +16,17 @@ plate with format ``"workspace"``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from openhcs_gui.plates.model import PlateIndex, first_readable_header
+from openhcs_gui.plates._headers import first_readable_header, read_tiff_page, timepoints_warning
+from openhcs_gui.plates._metaxpress import (
+    imagexpress_metadata,
+    metaseries_props,
+    parse_htd,
+    pick_htd,
+)
+from openhcs_gui.plates.model import PlateIndex
 from openhcs_gui.vfs.keys import ImageKey
 
 __all__ = ["parse_imagexpress_name", "is_thumbnail", "is_workspace_step", "index_imagexpress"]
@@ -68,18 +78,22 @@ def is_workspace_step(root: Path) -> bool:
 
 
 def index_imagexpress(
-    root: Path, matches: Mapping[str, tuple[ImageKey, int]], warnings: list[str]
+    root: Path,
+    matches: Mapping[str, tuple[ImageKey, int]],
+    warnings: list[str],
+    htd: Sequence[str] = (),
 ) -> PlateIndex:
     """Build the index from parsed names (see :func:`parse_imagexpress_name`).
 
-    Reads one TIFF header for shape and dtype; every other file is only listed.
+    Reads the plate's ``.HTD`` (one of ``htd``, plate-relative) and one TIFF
+    header (shape, dtype, MetaSeries pixel size and channel); every other
+    file is only listed. All time points are recorded in the metadata; only
+    the first is indexed.
     """
     timepoints = sorted({t for _, t in matches.values()})
     first_t = timepoints[0]
     if len(timepoints) > 1:
-        warnings.append(
-            f"plate has {len(timepoints)} time points; only TimePoint_{first_t} is indexed"
-        )
+        warnings.append(timepoints_warning(timepoints, f"TimePoint_{first_t}"))
     images: dict[ImageKey, str] = {}
     for rel in sorted(matches):
         key, t = matches[rel]
@@ -93,7 +107,18 @@ def index_imagexpress(
             )
             continue
         images[key] = str(root / rel)
-    _, (shape, dtype) = first_readable_header(images, warnings)
+    header_key, (shape, dtype, description) = first_readable_header(images, warnings, read_tiff_page)
+    info = None
+    if (rel := pick_htd(htd)) is not None:
+        try:
+            info = parse_htd(root / rel)
+        except (OSError, ValueError) as e:
+            warnings.append(f"{rel} could not be read ({e}); plate geometry and channel names "
+                            "are unknown")
+    metadata = imagexpress_metadata(
+        info, metaseries_props(description), header_key.channel,
+        sorted({k.channel for k in images}), timepoints,
+    )
     workspace = is_workspace_step(root)
     name = f"{root.parent.name.removesuffix('_workspace')}_{root.name}" if workspace else None
     return PlateIndex.build(
@@ -103,5 +128,7 @@ def index_imagexpress(
         shape,
         dtype,
         name=name,
+        metadata=metadata,
         warnings=warnings,
     )
+

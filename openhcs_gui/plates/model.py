@@ -9,31 +9,24 @@ and can be sent to a worker process of a future dask executor.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PlateError
+from openhcs_gui.metadata import ChannelInfo, PlateMetadata, row_index
+from openhcs_gui.plates._headers import read_tiff_header  # noqa: F401  (public here since 0.1)
 from openhcs_gui.vfs.keys import ImageKey, split_well
 
-__all__ = [
-    "PlateIndex",
-    "well_sort_key",
-    "missing_image_warnings",
-    "read_tiff_header",
-    "first_readable_header",
-]
-
-_H = TypeVar("_H")
+__all__ = ["PlateIndex", "well_sort_key", "missing_image_warnings", "read_tiff_header"]
 
 #: Missing images listed one by one before the rest are summarized.
 MAX_LISTED_MISSING = 20
-#: Unreadable images tried in a row before a plate is refused as "no readable image".
-MAX_HEADER_TRIES = 20
 
 
 def well_sort_key(well: str) -> tuple[int, str, int]:
@@ -63,10 +56,12 @@ class PlateIndex:
         ``FileManager.load(path, backend)``.
     backend
         Where the paths in :attr:`images` live (``DISK`` or ``ZARR``).
-    channel_names
-        Channel number -> name, when the instrument records it.
-    pixel_size_um
-        Pixel size in micrometres, when known.
+    metadata
+        What the instrument's own files say about the pixels: pixel size and
+        unit, channel names/wavelengths/colours, time points, plate geometry
+        and name (:class:`~openhcs_gui.metadata.PlateMetadata`; ``None`` =
+        not recorded). :attr:`channel_names` and :attr:`pixel_size_um` are
+        views of it.
     warnings
         Problems that leave the plate usable (missing sites, ignored files).
     """
@@ -82,8 +77,7 @@ class PlateIndex:
     dtype: np.dtype
     images: dict[ImageKey, str]
     backend: Backend = Backend.DISK
-    channel_names: dict[int, str] = field(default_factory=dict)
-    pixel_size_um: float | None = None
+    metadata: PlateMetadata = field(default_factory=PlateMetadata)
     warnings: list[str] = field(default_factory=list)
     _by_well: dict[str, list[ImageKey]] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -101,11 +95,15 @@ class PlateIndex:
         *,
         name: str | None = None,
         backend: Backend = Backend.DISK,
+        metadata: PlateMetadata | None = None,
         channel_names: Mapping[int, str] | None = None,
         pixel_size_um: float | None = None,
         warnings: Iterable[str] = (),
     ) -> PlateIndex:
         """Make an index from its image map, deriving the axes and missing-image warnings.
+
+        ``channel_names`` and ``pixel_size_um`` (µm), when given, are merged
+        into ``metadata``; its ``plate_name`` defaults to the index name.
 
         Raises
         ------
@@ -128,12 +126,58 @@ class PlateIndex:
             dtype=np.dtype(dtype),
             images={k: images[k] for k in keys},
             backend=Backend(backend),
-            channel_names=dict(channel_names or {}),
-            pixel_size_um=pixel_size_um,
+            metadata=metadata or PlateMetadata(),
             warnings=list(warnings),
         )
+        if channel_names:
+            index.channel_names = channel_names
+        if pixel_size_um is not None:
+            index.pixel_size_um = pixel_size_um
+        if index.metadata.plate_name is None:
+            index.metadata = index.metadata.with_(plate_name=index.name)
+        geo = index.metadata.geometry
+        outside = [w for w in index.wells if geo and not _on_plate(w, geo.rows, geo.columns)]
+        if geo and outside:
+            index.warnings.append(f"well {outside[0]} lies outside the {geo.rows}×{geo.columns} "
+                                  "plate its metadata describes; the plate geometry is unknown")
+            index.metadata = index.metadata.with_(geometry=None)
         index.warnings.extend(missing_image_warnings(index))
         return index
+
+    @property
+    def channel_names(self) -> Mapping[int, str]:
+        """Channel number -> name, when the instrument records it (read-only view of :attr:`metadata`)."""
+        return MappingProxyType(
+            {c: info.name for c, info in sorted(self.metadata.channels.items()) if info.name}
+        )
+
+    @channel_names.setter
+    def channel_names(self, names: Mapping[int, str]) -> None:
+        channels = dict(self.metadata.channels)
+        for c, info in channels.items():
+            channels[c] = replace(info, name=None)
+        for c, name in names.items():
+            channels[int(c)] = replace(channels.get(int(c), ChannelInfo()), name=str(name))
+        self.metadata = self.metadata.with_(channels=channels)
+
+    @property
+    def pixel_size_um(self) -> float | None:
+        """X pixel size in micrometres, when known (a view of :attr:`metadata`)."""
+        return self.metadata.pixel_size_um
+
+    @pixel_size_um.setter
+    def pixel_size_um(self, size: float | None) -> None:
+        md = self.metadata
+        if size is None:
+            unit = md.unit if md.z_spacing is not None else None
+            self.metadata = md.with_(pixel_size_x=None, pixel_size_y=None, unit=unit)
+            return
+        z = md.z_spacing
+        if z is not None and md.unit not in (None, "micrometer"):
+            factor = _to_um(md.unit)
+            z = z * factor if factor is not None else None
+        self.metadata = md.with_(pixel_size_x=float(size), pixel_size_y=float(size), z_spacing=z,
+                                 unit="micrometer")
 
     def keys(
         self,
@@ -202,6 +246,7 @@ class PlateIndex:
             "shape": list(self.shape),
             "dtype": self.dtype.str,
             "backend": self.backend.value,
+            "metadata": self.metadata.to_dict(),
             "channel_names": {str(k): v for k, v in self.channel_names.items()},
             "pixel_size_um": self.pixel_size_um,
             "warnings": list(self.warnings),
@@ -221,6 +266,15 @@ class PlateIndex:
             images = {
                 ImageKey(str(w), int(s), int(c), int(z)): str(p) for w, s, c, z, p in data["images"]
             }
+            if isinstance(data.get("metadata"), Mapping):
+                metadata = PlateMetadata.from_dict(data["metadata"])
+            else:  # written before the metadata model: names and µm only
+                size = data.get("pixel_size_um")
+                metadata = PlateMetadata(
+                    pixel_size_x=size, pixel_size_y=size, unit="micrometer" if size else None,
+                    channels={int(k): ChannelInfo(name=str(v))
+                              for k, v in (data.get("channel_names") or {}).items()},
+                )
             return cls(
                 path=Path(data["path"]),
                 format=str(data["format"]),
@@ -233,12 +287,21 @@ class PlateIndex:
                 dtype=np.dtype(data["dtype"]),
                 images=images,
                 backend=Backend(data.get("backend", "disk")),
-                channel_names={int(k): str(v) for k, v in data.get("channel_names", {}).items()},
-                pixel_size_um=data.get("pixel_size_um"),
+                metadata=metadata,
                 warnings=[str(w) for w in data.get("warnings", [])],
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise PlateError(f"Plate index data is malformed: {type(e).__name__}: {e}.") from e
+
+
+def _on_plate(well: str, rows: int, columns: int) -> bool:
+    row, col = split_well(well)
+    return row_index(row) < rows and 1 <= col <= columns
+
+
+def _to_um(unit: str | None) -> float | None:
+    """Micrometres per ``unit`` (an NGFF space unit name), or ``None`` if unknown."""
+    return PlateMetadata(pixel_size_x=1.0, unit=unit).pixel_size_um if unit else None
 
 
 def _plural(n: int, word: str) -> str:
@@ -266,70 +329,3 @@ def missing_image_warnings(index: PlateIndex) -> list[str]:
         messages.append(f"… and {missing - MAX_LISTED_MISSING} more missing images "
                         f"({missing} in total)")
     return messages
-
-
-def first_readable_header(
-    images: Mapping[ImageKey, str],
-    warnings: list[str],
-    read: Callable[[str], _H] | None = None,
-) -> tuple[ImageKey, _H]:
-    """``(key, header)`` of the first image (in key order) whose header ``read`` can parse.
-
-    One corrupt file must not refuse a whole plate: each image that fails is
-    named in ``warnings`` (its well then fails when it is processed) and the
-    next one is tried.
-
-    Parameters
-    ----------
-    images
-        ``ImageKey -> path``.
-    warnings
-        Receives one sentence per unreadable image tried.
-    read
-        Header reader raising :class:`PlateError`; default :func:`read_tiff_header`.
-
-    Raises
-    ------
-    PlateError
-        When no image (of the first :data:`MAX_HEADER_TRIES`) can be read.
-    """
-    reader = read if read is not None else read_tiff_header
-    first_error: PlateError | None = None
-    for n, key in enumerate(sorted(images)):
-        if n >= MAX_HEADER_TRIES:
-            break
-        try:
-            return key, reader(images[key])  # type: ignore[return-value]
-        except PlateError as e:
-            first_error = first_error or e
-            warnings.append(f"{str(e).rstrip('.')}; well {key.well} will fail when it is processed")
-    if first_error is None:
-        raise PlateError("No images to read a header from.")
-    if len(images) == 1:
-        raise first_error
-    tried = min(len(images), MAX_HEADER_TRIES)
-    raise PlateError(f"No image of the plate can be read ({tried} of {len(images)} tried); "
-                     f"the first: {str(first_error).rstrip('.')}.")
-
-
-def read_tiff_header(path: str | os.PathLike[str]) -> tuple[tuple[int, int], np.dtype]:
-    """Shape ``(y, x)`` and dtype of a TIFF's first page, without decoding pixels.
-
-    Raises
-    ------
-    PlateError
-        Naming the file when it is not a readable TIFF or not a 2-D grayscale image.
-    """
-    import tifffile  # looked up on the module so tests can count opens
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            shape, dtype = tuple(page.shape), np.dtype(page.dtype)
-    except Exception as e:  # tifffile raises several types for corrupt files
-        raise PlateError(f"Cannot read the TIFF header of {path}: {e}.") from e
-    if len(shape) != 2:
-        raise PlateError(
-            f"{path} holds an image of shape {shape}; plates need 2-D grayscale images."
-        )
-    return (int(shape[0]), int(shape[1])), dtype

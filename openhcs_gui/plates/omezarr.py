@@ -1,7 +1,9 @@
 """OME-Zarr HCS plates (NGFF 0.4 on zarr v2, 0.5 on zarr v3) as input.
 
-Only metadata is read, through zarr-python: the plate's well list, each
-well's field list and the first field's array metadata (shape, dtype, axes).
+Only metadata is read, through zarr-python: the plate's well list, name and
+rows × columns, each well's field list and the first field's array metadata
+(shape, dtype, axes with units, ``coordinateTransformations`` scale, ``omero``
+channel labels and colours).
 Image paths are ``<store>/A01_s1_w1_z1.tif``; the zarr backend resolves them
 to plate/row/column/field and the ``(c, z)`` plane. Sites follow the backend's
 rule: field folders named ``0, 1, ...`` are sites ``1, 2, ...``, other names
@@ -17,6 +19,8 @@ from typing import Any
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PlateError
+from openhcs_gui.metadata import ChannelInfo, PlateGeometry, PlateMetadata, row_index
+from openhcs_gui.plates._headers import timepoints_warning
 from openhcs_gui.plates.model import PlateIndex
 from openhcs_gui.vfs.keys import ImageKey, well_name
 
@@ -24,7 +28,8 @@ __all__ = ["is_zarr_store", "read_plate_attrs", "index_omezarr"]
 
 _DIGITS = re.compile(r"^\d+$")
 _ROW = re.compile(r"^[A-Za-z]{1,2}$")
-_UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6}
+_UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "centimeter": 1e4, "meter": 1e6}
+_HEX = re.compile(r"^[0-9A-F]{6}$")
 
 
 def is_zarr_store(path: Path) -> bool:
@@ -96,16 +101,80 @@ def _first_array(path: Path, image_path: str) -> tuple[Any, list[str], dict[str,
     return array, axes, attrs
 
 
-def _pixel_size(attrs: dict[str, Any], axes: list[str]) -> float | None:
+def _scale(ms: dict[str, Any], n: int) -> list[float] | None:
+    """Full-resolution scale per axis: the first dataset's ``scale`` times the multiscale-wide one."""
+    scale = [1.0] * n
+    found = False
+    datasets = ms.get("datasets") or [{}]
+    for transforms in (datasets[0].get("coordinateTransformations", []),
+                       ms.get("coordinateTransformations", [])):
+        for tr in transforms or []:
+            if isinstance(tr, dict) and tr.get("type") == "scale" and len(tr.get("scale", [])) == n:
+                scale = [a * float(b) for a, b in zip(scale, tr["scale"], strict=True)]
+                found = True
+    return scale if found else None
+
+
+def _physical(attrs: dict[str, Any], axes: list[str]) -> dict[str, Any]:
+    """Pixel size, z spacing (in the x axis' unit) and time step from ``multiscales``; known values only."""
     ms = (attrs.get("multiscales") or [{}])[0]
-    raw_axes = ms.get("axes", [])
-    if "x" not in axes or len(raw_axes) != len(axes) or isinstance(raw_axes[0], str):
+    raw = ms.get("axes", [])
+    if len(raw) != len(axes) or not all(isinstance(a, dict) for a in raw):
+        return {}
+    units = {name: a.get("unit") for name, a in zip(axes, raw, strict=True)}
+    scale = _scale(ms, len(axes))
+    unit = units.get("x")
+    if scale is None or unit not in _UM:
+        return {}
+    size = dict(zip(axes, scale, strict=True))
+    out: dict[str, Any] = {"unit": unit, "pixel_size_x": size["x"], "pixel_size_y": size.get("y")}
+    if units.get("y") not in (None, unit) and units["y"] in _UM:
+        out["pixel_size_y"] = size["y"] * _UM[units["y"]] / _UM[unit]
+    if "z" in size and units.get("z") in _UM:
+        out["z_spacing"] = size["z"] * _UM[units["z"]] / _UM[unit]
+    if "t" in size and units.get("t"):
+        out["time_interval"], out["time_unit"] = size["t"], units["t"]
+    return out
+
+
+def _channels(attrs: dict[str, Any], n_c: int) -> dict[int, ChannelInfo]:
+    """``omero`` channel labels and colours (``RRGGBB``) for channels ``1..n_c``."""
+    out: dict[int, ChannelInfo] = {}
+    for i, ch in enumerate((attrs.get("omero") or {}).get("channels", [])[:n_c]):
+        if not isinstance(ch, dict):
+            continue
+        label = str(ch["label"]) if ch.get("label") else None
+        color = str(ch.get("color") or "").removeprefix("#").upper()
+        info = ChannelInfo(name=label, color=color if _HEX.match(color) else None)
+        if info != ChannelInfo():
+            out[i + 1] = info
+    return out
+
+
+def _metadata(plate: dict[str, Any], attrs: dict[str, Any], axes: list[str],
+              size: dict[str, int]) -> PlateMetadata:
+    name = plate.get("name")
+    return PlateMetadata(
+        plate_name=str(name) if name else None,
+        channels=_channels(attrs, size.get("c", 1)),
+        timepoints=tuple(range(1, size.get("t", 1) + 1)),
+        geometry=_geometry(plate),
+        **_physical(attrs, axes),
+    )
+
+
+def _geometry(plate: dict[str, Any]) -> PlateGeometry | None:
+    """Rows × columns the plate's ``rows``/``columns`` lists name (``A``..``P`` × ``1``..``24``).
+
+    Taken from the names, not the list lengths, so a writer that lists only
+    the rows it used still gives a plate that holds every well.
+    """
+    try:
+        rows = [row_index(str(r["name"]).upper()) + 1 for r in plate.get("rows") or []]
+        cols = [int(str(c["name"])) for c in plate.get("columns") or []]
+    except (KeyError, TypeError, ValueError):
         return None
-    unit = raw_axes[axes.index("x")].get("unit")
-    for tr in (ms.get("datasets") or [{}])[0].get("coordinateTransformations", []):
-        if tr.get("type") == "scale" and unit in _UM:
-            return float(tr["scale"][axes.index("x")]) * _UM[unit]
-    return None
+    return PlateGeometry(max(rows), max(cols)) if rows and cols and min(cols) > 0 else None
 
 
 def _plate_name(root: Path) -> str:
@@ -152,7 +221,7 @@ def index_omezarr(store: str | os.PathLike[str], warnings: list[str] | None = No
     array, axes, attrs = first
     size = dict(zip(axes, array.shape, strict=True))
     if size.get("t", 1) > 1:
-        warnings.append(f"plate has {size['t']} time points; only t=0 is indexed")
+        warnings.append(timepoints_warning(list(range(1, size["t"] + 1)), "the first (t=0)"))
     n_c, n_z = size.get("c", 1), size.get("z", 1)
     images = {
         key: f"{root.as_posix()}/{key.filename()}"
@@ -161,8 +230,6 @@ def index_omezarr(store: str | os.PathLike[str], warnings: list[str] | None = No
         for z in range(1, n_z + 1)
         for key in [ImageKey(well, site, c, z)]
     }
-    channels = (attrs.get("omero") or {}).get("channels", [])
-    names = {i + 1: str(ch["label"]) for i, ch in enumerate(channels) if ch.get("label")}
     plate_name = _plate_name(root)
     return PlateIndex.build(
         root,
@@ -172,7 +239,6 @@ def index_omezarr(store: str | os.PathLike[str], warnings: list[str] | None = No
         array.dtype,
         name=plate_name,
         backend=Backend.ZARR,
-        channel_names=names,
-        pixel_size_um=_pixel_size(attrs, axes),
+        metadata=_metadata(plate, attrs, axes, size),
         warnings=warnings,
     )

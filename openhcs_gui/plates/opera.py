@@ -2,8 +2,9 @@
 
 Images are ``Images/r01c01f01p01-ch1sk1fk1fl1.tiff``: row, column, field
 (site), plane (z), channel, then time point (``sk``) and two flim indices.
-``Index.xml`` beside them (or at the plate root) gives the pixel size and
-channel names; without it the plate still opens, with numbered channels.
+``Index.xml`` beside them (or at the plate root) gives the plate metadata
+(pixel size, z spacing, channel names and wavelengths, plate geometry and
+ID); without it the plate still opens, with metadata unknown.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
+from openhcs_gui.plates._headers import first_readable_header, timepoints_warning
 from openhcs_gui.plates._opera_xml import INDEX_XML_NAMES, IndexXml, parse_index_xml
-from openhcs_gui.plates.model import PlateIndex, first_readable_header
+from openhcs_gui.plates.model import PlateIndex
 from openhcs_gui.vfs.keys import ImageKey, well_name
 
 __all__ = ["parse_opera_name", "find_index_xml", "index_opera"]
@@ -59,9 +61,7 @@ def index_opera(
     """
     timepoints = sorted({t for _, t in matches.values()})
     if len(timepoints) > 1:
-        warnings.append(
-            f"plate has {len(timepoints)} time points; only sk{timepoints[0]} is indexed"
-        )
+        warnings.append(timepoints_warning(timepoints, f"sk{timepoints[0]}"))
     images: dict[ImageKey, str] = {}
     for rel in sorted(matches):
         key, t = matches[rel]
@@ -88,7 +88,6 @@ def index_opera(
         shape,
         dtype,
         name=root.parent.name if root.name.lower() == "images" else root.name,
-        channel_names=info.channel_names,
-        pixel_size_um=info.pixel_size_um,
+        metadata=info.to_metadata(sorted({k.channel for k in images}), timepoints),
         warnings=warnings,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ import tifffile
 from scipy import ndimage as ndi
 
 from openhcs_gui.errors import PlateError
+from openhcs_gui.metadata import STANDARD_PLATES, ChannelInfo, PlateGeometry, row_index
+from openhcs_gui.plates._metaxpress import metaseries_description, write_htd
 from openhcs_gui.plates._opera_xml import write_index_xml
 from openhcs_gui.vfs.keys import split_well, well_name
 
@@ -42,6 +45,7 @@ __all__ = [
     "NUCLEUS_SIGMA",
     "PIXEL_SIZE_UM",
     "CHANNEL_NAMES",
+    "plate_geometry",
 ]
 
 #: Wells of the demo plate: two rows of four, a visible dose gradient.
@@ -51,10 +55,17 @@ NUCLEUS_SIGMA = 3.0
 #: Grid cell holding at most one nucleus; jitter keeps centres >= 0.5 cell apart.
 _CELL = int(round(9 * NUCLEUS_SIGMA))
 _JITTER = 0.25
-#: Pixel size written to the Opera Index.xml of synthetic plates.
+#: Pixel size written to the plate's metadata (Index.xml, MetaSeries descriptions).
 PIXEL_SIZE_UM = 0.65
-#: Channel names written where a layout has a place for them.
-CHANNEL_NAMES: dict[int, str] = {1: "DAPI", 2: "Actin", 3: "Marker"}
+#: Distance between z-planes written to an Opera Index.xml.
+Z_STEP_UM = 2.0
+#: Channel names written to the plate's metadata (``.HTD`` WaveName, Index.xml ChannelName):
+#: nuclei, cell body, markers, named after the ImageXpress filter sets that image them.
+CHANNEL_NAMES: dict[int, str] = {1: "DAPI", 2: "FITC", 3: "Texas Red", 4: "Cy5"}
+#: (excitation, emission) centres in nm of those filter sets.
+CHANNEL_WAVELENGTHS: dict[int, tuple[float, float]] = {
+    1: (377, 447), 2: (482, 536), 3: (562, 624), 4: (628, 692)
+}
 
 Layout = Literal["imagexpress", "opera"]
 
@@ -81,6 +92,25 @@ def _wells(wells: Sequence[str] | int) -> list[str]:
     if len(set(names)) != len(names) or not names:
         raise PlateError(f"Synthetic plate wells must be unique and non-empty, got {names}.")
     return names
+
+
+def plate_geometry(wells: Sequence[str]) -> PlateGeometry:
+    """The smallest 96-, 384- or 1536-well plate that holds ``wells``."""
+    rows = max(row_index(split_well(w)[0]) for w in wells) + 1
+    cols = max(split_well(w)[1] for w in wells)
+    for n in (96, 384, 1536):
+        geo = PlateGeometry(*STANDARD_PLATES[n])
+        if rows <= geo.rows and cols <= geo.columns:
+            return geo
+    return PlateGeometry(rows, cols)
+
+
+def _channel_info(channels: int) -> dict[int, ChannelInfo]:
+    out = {}
+    for c in range(1, channels + 1):
+        ex, em = CHANNEL_WAVELENGTHS.get(c, (None, None))
+        out[c] = ChannelInfo(name=CHANNEL_NAMES.get(c, f"Channel {c}"), excitation_nm=ex, emission_nm=em)
+    return out
 
 
 def _capacity(shape: tuple[int, int]) -> tuple[int, int]:
@@ -246,8 +276,12 @@ def make_synthetic_plate(
         Same seed, same pixels: every field draws from its own stream seeded
         by ``(seed, row, column, site)``.
     layout
-        ``"imagexpress"`` (``TimePoint_1/[ZStep_n/]A01_s1_w1.tif``) or
-        ``"opera"`` (``Images/r01c01f01p01-ch1sk1fk1fl1.tiff`` + ``Index.xml``).
+        ``"imagexpress"`` (``<plate>.HTD`` + ``TimePoint_1/[ZStep_n/]A01_s1_w1.tif``
+        with MetaSeries descriptions) or ``"opera"``
+        (``Images/r01c01f01p01-ch1sk1fk1fl1.tiff`` + ``Index.xml``). Either
+        way the plate records a :data:`PIXEL_SIZE_UM` pixel size, the
+        :data:`CHANNEL_NAMES` and the smallest 96/384/1536-well plate that
+        holds ``wells``, as the instrument would.
 
     Returns
     -------
@@ -271,6 +305,9 @@ def make_synthetic_plate(
         raise PlateError(f"Cannot write a synthetic plate into {root}: the folder is not empty.")
     well_list = _wells(wells)
     shape = (int(shape[0]), int(shape[1]))
+    geometry = plate_geometry(well_list)
+    info = _channel_info(channels)
+    bits = dt.itemsize * 8
     gy, gx = _capacity(shape)
     means = _dose_counts(len(well_list), gy * gx)
     truth: list[tuple[str, int, int]] = []
@@ -286,14 +323,30 @@ def make_synthetic_plate(
                 for zi in range(z):
                     target = _image_path(root, layout, well, site, ch + 1, zi + 1, z)
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    tifffile.imwrite(target, stack[ch, zi], photometric="minisblack")
+                    if layout == "opera":  # Phenix TIFFs carry no description; Index.xml does
+                        tifffile.imwrite(target, stack[ch, zi], photometric="minisblack")
+                        continue
+                    c_info = info[ch + 1]
+                    description = metaseries_description(
+                        shape=shape, bits=bits, pixel_size_um=PIXEL_SIZE_UM,
+                        illum=c_info.name or "", wavelength_nm=c_info.emission_nm or 0,
+                        stage_label=f"{well} : Site {site}", z_um=zi * Z_STEP_UM,
+                    )
+                    tifffile.imwrite(target, stack[ch, zi], photometric="minisblack",
+                                     description=description, software="MetaSeries", metadata=None)
             truth.append((well, site, count))
     if layout == "opera":
         write_index_xml(
             root / "Images" / "Index.xml",
-            wells=well_list, sites=sites, channels=channels, z=z, shape=shape,
-            pixel_size_um=PIXEL_SIZE_UM,
-            channel_names={c: CHANNEL_NAMES.get(c, f"Channel {c}") for c in range(1, channels + 1)},
+            wells=well_list, sites=sites, z=z, shape=shape, pixel_size_um=PIXEL_SIZE_UM,
+            channels=info, geometry=geometry, plate_id=root.name, z_step_um=Z_STEP_UM,
+        )
+    else:
+        write_htd(
+            root / f"{root.name}.HTD", geometry=geometry, wells=well_list, sites=sites, z=z,
+            wave_names=[info[c].name or f"Channel {c}" for c in range(1, channels + 1)],
+            plate_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"openhcs-gui-synthetic/{seed}/{root.name}")),
+            description=f"OpenHCS synthetic plate, seed {seed}",
         )
     with open(root / "ground_truth.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

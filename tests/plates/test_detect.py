@@ -12,6 +12,7 @@ import pytest
 import tifffile
 
 from openhcs_gui.errors import PlateError
+from openhcs_gui.metadata import ChannelInfo, PlateGeometry, PlateMetadata
 from openhcs_gui.plates import PlateIndex, open_plate
 from openhcs_gui.vfs.keys import ImageKey, well_name
 from tests.plates.conftest import ix_names
@@ -131,14 +132,42 @@ def test_keys_per_well_do_not_rescan_the_plate(tmp_path: Path, write_tiffs) -> N
 
 def test_plain_data_round_trip(tmp_path: Path, write_tiffs) -> None:
     index = _index(tmp_path, write_tiffs)
-    index.channel_names = {1: "DAPI"}
+    index.metadata = PlateMetadata(
+        plate_name="P-7", pixel_size_x=0.65, pixel_size_y=0.7, z_spacing=2.0, unit="micrometer",
+        time_interval=30.0, time_unit="second", timepoints=(1, 2, 3), geometry=PlateGeometry(8, 12),
+        channels={1: ChannelInfo("DAPI", "0000FF", 377.0, 447.0), 2: ChannelInfo(emission_nm=536.0)},
+    )
     index.warnings.append("a note")
     data = json.loads(json.dumps(index.to_dict()))
     again = PlateIndex.from_dict(data)
-    assert again == index
+    assert again == index and again.metadata == index.metadata
+    assert (again.channel_names, again.pixel_size_um) == ({1: "DAPI"}, 0.65)
     assert pickle.loads(pickle.dumps(index)) == index
     with pytest.raises(PlateError, match="malformed"):
         PlateIndex.from_dict({"path": "/x"})
+
+
+def test_channel_names_and_pixel_size_are_views_of_the_metadata(tmp_path: Path, write_tiffs) -> None:
+    index = _index(tmp_path, write_tiffs)
+    index.metadata = index.metadata.with_(channels={1: ChannelInfo("DAPI", emission_nm=447.0)})
+    index.channel_names = {1: "Hoechst", 2: "GFP"}  # renaming keeps the wavelength
+    assert index.metadata.channels == {1: ChannelInfo("Hoechst", emission_nm=447.0), 2: ChannelInfo("GFP")}
+    with pytest.raises(TypeError):
+        index.channel_names[3] = "lost"  # a read-only view, not a copy that drops edits
+    index.pixel_size_um = 0.5
+    assert (index.metadata.pixel_size_x, index.metadata.pixel_size_y, index.metadata.unit) == (
+        0.5, 0.5, "micrometer")
+    index.pixel_size_um = None
+    assert index.metadata.pixel_size_x is None and index.metadata.unit is None
+
+
+def test_index_written_before_the_metadata_model_still_loads(tmp_path: Path, write_tiffs) -> None:
+    data = _index(tmp_path, write_tiffs).to_dict()
+    del data["metadata"]
+    data.update(channel_names={"1": "DAPI"}, pixel_size_um=0.65)
+    old = PlateIndex.from_dict(json.loads(json.dumps(data)))
+    assert old.channel_names == {1: "DAPI"} and old.pixel_size_um == 0.65
+    assert old.metadata.unit == "micrometer" and old.metadata.geometry is None
 
 
 def test_summary_pluralizes(tmp_path: Path, write_tiffs) -> None:

@@ -102,12 +102,15 @@ def test_thumbnails_hidden_and_odd_files_are_ignored(tmp_path: Path, write_tiffs
     ]
 
 
-def test_only_first_timepoint_is_indexed(tmp_path: Path, write_tiffs) -> None:
-    write_tiffs(tmp_path, ix_names(["A01"], 1, 1, "TimePoint_1") + ix_names(["A01"], 1, 1, "TimePoint_2"))
+def test_all_timepoints_are_recorded_and_the_first_indexed(tmp_path: Path, write_tiffs) -> None:
+    write_tiffs(tmp_path, [n for t in (1, 2, 3) for n in ix_names(["A01"], 1, 1, f"TimePoint_{t}")])
     index = open_plate(tmp_path)
     assert index.n_images == 1
     assert index.images[ImageKey("A01", 1, 1)].endswith("TimePoint_1/A01_s1_w1.tif")
-    assert index.warnings == ["plate has 2 time points; only TimePoint_1 is indexed"]
+    assert index.metadata.timepoints == (1, 2, 3)
+    assert index.warnings == [
+        "plate has 3 time points (1–3, recorded in its metadata); only TimePoint_1 is indexed and processed"
+    ]
 
 
 def test_duplicate_names_warn_and_keep_one(tmp_path: Path, write_tiffs) -> None:

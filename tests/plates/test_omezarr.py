@@ -10,6 +10,7 @@ import zarr
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PlateError
+from openhcs_gui.metadata import ChannelInfo, PlateGeometry
 from openhcs_gui.plates import open_plate
 from openhcs_gui.vfs.keys import ImageKey
 
@@ -76,6 +77,11 @@ def test_ngff_plate_indexes_from_metadata(tmp_path: Path, zarr_format: int) -> N
     assert index.pixel_size_um == pytest.approx(0.5)
     assert index.images[ImageKey("B03", 2, 1, 3)] == f"{store.as_posix()}/B03_s2_w1_z3.tif"
     assert index.warnings == []
+    md = index.metadata
+    assert md.plate_name == "test plate" and md.geometry == PlateGeometry(2, 3)  # rows A-B, columns 1..3
+    assert (md.pixel_size_x, md.pixel_size_y, md.z_spacing, md.unit) == (0.5, 0.5, 2.0, "micrometer")
+    assert md.channels == {1: ChannelInfo("DAPI", "FFFFFF"), 2: ChannelInfo("GFP", "FFFFFF")}
+    assert md.timepoints == (1,) and md.time_interval is None
 
 
 def test_missing_field_warns(tmp_path: Path) -> None:
@@ -122,6 +128,48 @@ def test_ome_zarr_py_plate(tmp_path: Path) -> None:
     index = open_plate(store)
     assert index.wells == ["A01", "B02"] and index.sites == [1, 2, 3]
     assert index.channels == [1, 2] and index.shape == (32, 32) and index.dtype == np.uint8
+    md = index.metadata  # axes without units: sizes stay unknown, never a made-up 1.0
+    assert md.plate_name == "ozp" and md.geometry == PlateGeometry(2, 2)
+    assert md.pixel_size_x is None and md.unit is None and md.z_spacing is None
+
+
+def test_time_axis_units_and_scale_with_mixed_units(tmp_path: Path) -> None:
+    # NGFF 0.4 multiscales: axes t/c/z/y/x with units, a dataset scale and a multiscale-wide one
+    # (https://ngff.openmicroscopy.org/0.4/#multiscale-md); rows/columns name a 384-well plate.
+    store = tmp_path / "tl.zarr"
+    root = zarr.open_group(str(store), mode="w", zarr_format=2)
+    root.attrs["plate"] = {
+        "version": "0.4", "name": "timelapse",
+        "rows": [{"name": chr(65 + r)} for r in range(16)],
+        "columns": [{"name": str(c)} for c in range(1, 25)],
+        "wells": [{"path": "P/24", "rowIndex": 15, "columnIndex": 23}],
+    }
+    well = root.require_group("P/24")
+    well.attrs["well"] = {"images": [{"path": "0"}]}
+    image = well.require_group("0")
+    image.attrs["multiscales"] = [{
+        "version": "0.4",
+        "axes": [{"name": "t", "type": "time", "unit": "second"}, {"name": "c", "type": "channel"},
+                 {"name": "z", "type": "space", "unit": "micrometer"},
+                 {"name": "y", "type": "space", "unit": "nanometer"},
+                 {"name": "x", "type": "space", "unit": "nanometer"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [
+            {"type": "scale", "scale": [30.0, 1, 1.0, 325.0, 325.0]}]}],
+        "coordinateTransformations": [{"type": "scale", "scale": [2.0, 1, 1, 1, 1]}],
+    }]
+    image.attrs["omero"] = {"channels": [{"label": "H2B-GFP", "color": "#00ff00"}]}
+    image.create_array("0", shape=(3, 1, 2, 8, 8), dtype=np.uint16, chunks=(1, 1, 1, 8, 8))
+    index = open_plate(store)
+    md = index.metadata
+    assert index.wells == ["P24"] and index.z_planes == [1, 2]
+    assert (md.pixel_size_x, md.unit) == (325.0, "nanometer") and md.pixel_size_um == pytest.approx(0.325)
+    assert md.z_spacing == pytest.approx(1000.0)  # 1 um in the x axis' unit
+    assert (md.time_interval, md.time_unit, md.timepoints) == (60.0, "second", (1, 2, 3))
+    assert md.channels == {1: ChannelInfo("H2B-GFP", "00FF00")}
+    assert md.geometry == PlateGeometry(16, 24) and md.plate_name == "timelapse"
+    assert index.warnings == [
+        "plate has 3 time points (1–3, recorded in its metadata); only the first (t=0) is indexed and processed"
+    ]
 
 
 def test_single_image_store_is_refused(tmp_path: Path) -> None:
