@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from openhcs_gui.metadata import row_index, row_name
+from openhcs_gui.metadata import PlateGeometry, PlateMetadata, row_index, row_name
 from openhcs_gui.vfs._zarr_array import atomic_write, read_json
 
 __all__ = [
@@ -89,17 +89,21 @@ def _versioned(body: dict[str, Any], version: str) -> dict[str, Any]:
 
 
 def plate_attrs(
-    name: str, wells: Iterable[tuple[int, int, str]], field_count: int, version: str
+    name: str, wells: Iterable[tuple[int, int, str]], field_count: int, version: str,
+    geometry: PlateGeometry | None = None,
 ) -> dict[str, Any]:
     """``plate`` attributes for wells given as 0-based ``(row, column, path)``.
 
-    Rows run ``A``.. up to the last used row and columns ``1``.. (not
-    zero-padded, as ome-zarr-py writes them) up to the last used column, so a
-    viewer that tiles the plate (napari-ome-zarr) lays wells out where they sit.
+    Rows run ``A``.. and columns ``1``.. (not zero-padded, as ome-zarr-py
+    writes them) over the physical plate (``geometry``) when it is known, else
+    up to the last used row/column, so a viewer that tiles the plate
+    (napari-ome-zarr) lays wells out where they sit on the real plate.
     """
     cells = sorted(set(wells))
     n_rows = max((r for r, _, _ in cells), default=-1) + 1
     n_cols = max((c for _, c, _ in cells), default=-1) + 1
+    if geometry is not None:
+        n_rows, n_cols = max(n_rows, geometry.rows), max(n_cols, geometry.columns)
     body: dict[str, Any] = {
         "name": name,
         "rows": [{"name": row_name(r)} for r in range(n_rows)],
@@ -117,6 +121,48 @@ def well_attrs(field_paths: Sequence[str], version: str) -> dict[str, Any]:
     return {"well": _versioned({"images": [{"path": p} for p in field_paths]}, version)}
 
 
+#: NGFF space unit names, and the spellings instrument files use for them.
+_NGFF_SPACE_UNITS = {
+    "angstrom", "attometer", "centimeter", "decimeter", "exameter", "femtometer", "foot",
+    "gigameter", "hectometer", "inch", "kilometer", "megameter", "meter", "micrometer", "mile",
+    "millimeter", "nanometer", "parsec", "petameter", "picometer", "terameter", "yard",
+    "yoctometer", "yottameter", "zeptometer", "zettameter",
+}
+_UNIT_ALIASES = {"um": "micrometer", "\u00b5m": "micrometer", "\u03bcm": "micrometer",
+                 "micron": "micrometer", "nm": "nanometer", "mm": "millimeter", "m": "meter"}
+
+
+def space_unit(meta: PlateMetadata | None) -> str | None:
+    """The NGFF name of ``meta``'s length unit, or ``None`` when unknown or not a length."""
+    if meta is None or meta.unit is None:
+        return None
+    unit = meta.unit.strip()
+    unit = _UNIT_ALIASES.get(unit.lower(), _UNIT_ALIASES.get(unit, unit.lower()))
+    return unit if unit in _NGFF_SPACE_UNITS else None
+
+
+def physical_axes(meta: PlateMetadata | None) -> tuple[list[dict[str, Any]], list[float]]:
+    """``(c, z, y, x)`` axes and scale from ``meta``.
+
+    A size that is not recorded gets scale 1 and no unit, so a viewer shows
+    pixels, never an invented 1 µm.
+    """
+    unit = space_unit(meta)
+    px = meta.pixel_size_x if meta is not None else None
+    py = (meta.pixel_size_y or px) if meta is not None else None
+    dz = meta.z_spacing if meta is not None else None
+    axes: list[dict[str, Any]] = [{"name": "c", "type": "channel"}]
+    scale = [1.0]
+    for name, size in (("z", dz), ("y", py), ("x", px)):
+        axis: dict[str, Any] = {"name": name, "type": "space"}
+        known = size is not None and size > 0
+        if known and unit is not None:
+            axis["unit"] = unit
+        axes.append(axis)
+        scale.append(float(size) if known and size is not None else 1.0)
+    return axes, scale
+
+
 def image_attrs(
     name: str,
     n_channels: int,
@@ -125,23 +171,21 @@ def image_attrs(
     labels: Mapping[int, str],
     version: str,
     omero: bool = True,
+    meta: PlateMetadata | None = None,
 ) -> dict[str, Any]:
     """``multiscales`` (+ ``omero``) attributes of one field image ``(c, z, y, x)``.
 
-    ``ranges`` maps a 0-based channel to the (min, max) of its written data and
-    becomes the display window; ``labels`` maps 0-based channels to names.
+    ``ranges`` maps a 0-based channel to the (min, max) of its data and
+    becomes the display window; ``labels`` maps 0-based channels to names and
+    wins over the channel names of ``meta``, which also gives colours, axis
+    units and the pixel scale. A channel without a recorded name has no label.
     """
-    axes = [
-        {"name": "c", "type": "channel"},
-        {"name": "z", "type": "space"},
-        {"name": "y", "type": "space"},
-        {"name": "x", "type": "space"},
-    ]
+    axes, scale = physical_axes(meta)
     multiscale: dict[str, Any] = {
         "name": name,
         "axes": axes,
         "datasets": [{"path": "0", "coordinateTransformations": [
-            {"type": "scale", "scale": [1.0, 1.0, 1.0, 1.0]}]}],
+            {"type": "scale", "scale": scale}]}],
     }
     attrs: dict[str, Any] = {"multiscales": [_versioned(multiscale, version)]}
     if not omero:
@@ -158,15 +202,21 @@ def image_attrs(
         lo, hi = ranges.get(c, full or (0.0, 1.0))
         hi = hi if hi > lo else lo + 1
         lo_full, hi_full = full if full is not None else (min(lo, 0.0), hi)
-        channels.append({
-            "label": labels.get(c, f"Channel {c + 1}"),
-            "color": DEFAULT_COLORS[c % len(DEFAULT_COLORS)] if n_channels > 1 else "FFFFFF",
+        info_c = meta.channels.get(c + 1) if meta is not None else None
+        color = info_c.color if info_c is not None and info_c.color else (
+            DEFAULT_COLORS[c % len(DEFAULT_COLORS)] if n_channels > 1 else "FFFFFF")
+        channel: dict[str, Any] = {
+            "color": color.lstrip("#").upper(),
             "active": True,
             "coefficient": 1.0,
             "family": "linear",
             "inverted": False,
             "window": {"min": lo_full, "max": max(hi_full, hi), "start": lo, "end": hi},
-        })
+        }
+        label = labels.get(c) or (info_c.name if info_c is not None else None)
+        if label:
+            channel = {"label": label, **channel}
+        channels.append(channel)
     body = {"name": name, "channels": channels,
             "rdefs": {"model": "color" if n_channels > 1 else "greyscale", "defaultZ": 0,
                       "defaultT": 0}}

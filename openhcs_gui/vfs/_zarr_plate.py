@@ -134,6 +134,10 @@ class PlateState:
     wells: dict[str, WellState] = field(default_factory=dict)
     channel_names: dict[int, str] = field(default_factory=dict)
     dirty: bool = False
+    #: this backend wrote into the store (so it rebuilds its metadata at close)
+    written: bool = False
+    #: well paths this backend deleted (left out when merging other writers' wells)
+    deleted: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def field_state(self, key: ImageKey, *, load: bool = True) -> FieldState | None:

@@ -37,15 +37,10 @@ from openhcs_gui.errors import (
     PathNotFoundError,
     UnsupportedFormatError,
 )
+from openhcs_gui.metadata import PlateMetadata, row_index
 from openhcs_gui.vfs._zarr_array import MissingChunkError, RawArray
-from openhcs_gui.vfs._zarr_meta import (
-    ensure_group,
-    image_attrs,
-    plate_attrs,
-    row_index,
-    well_attrs,
-    write_group,
-)
+from openhcs_gui.vfs._zarr_flush import scan_wells, write_field_attrs, write_plate_attrs
+from openhcs_gui.vfs._zarr_meta import ensure_group
 from openhcs_gui.vfs._zarr_plate import (
     FieldState,
     PlateState,
@@ -74,15 +69,20 @@ class ZarrBackend(StorageBackend):
         Folder that keys are relative to (``"/"``: keys are absolute paths).
     read_only
         Refuse writes with :class:`~openhcs_gui.errors.ReadOnlyBackendError`.
+    plate_metadata
+        Physical metadata of the plate being written (pixel size, units,
+        channels, name, geometry); see :meth:`set_plate_metadata`.
     """
 
     scheme = "zarr"
 
     def __init__(
-        self, config: ZarrConfig | None = None, *, root: PathLike = "/", read_only: bool = False
+        self, config: ZarrConfig | None = None, *, root: PathLike = "/", read_only: bool = False,
+        plate_metadata: PlateMetadata | None = None,
     ) -> None:
         super().__init__(read_only=read_only)
         self.config = config.model_copy(deep=True) if config is not None else ZarrConfig()
+        self.plate_metadata = plate_metadata
         self.root = os.path.abspath(os.fspath(root))
         self._stores: dict[str, PlateState] = {}
         self._lock = threading.Lock()  # guards _stores and _pool only
@@ -264,6 +264,8 @@ class ZarrBackend(StorageBackend):
                 w = WellState(f"{row}/{col}", r, col - 1)
                 plate.wells[well] = w
                 plate.dirty = True
+            plate.written = True
+            plate.deleted.discard(w.path)
             state = w.fields.get(site)
             if state is None:
                 state = FieldState(os.path.join(plate.path, *w.path.split("/"), str(site - 1)))
@@ -274,47 +276,25 @@ class ZarrBackend(StorageBackend):
             return state
 
     # ------------------------------------------------------------ metadata
-    def _write_image_attrs(self, plate: PlateState, state: FieldState) -> None:
-        """Write one field group's multiscales/omero attrs (cheap JSON)."""
-        if not state.ours or state.array is None:
-            return
-        with state.lock:
-            attrs: dict[str, Any] = {}
-            if self.config.ome_zarr_metadata:
-                labels = {c - 1: n for c, n in plate.channel_names.items()}
-                row, col, fld = os.path.relpath(state.path, plate.path).split(os.sep)[-3:]
-                name = f"{row}{col.zfill(2)}_s{int(fld) + 1}" if fld.isdigit() else fld
-                attrs = image_attrs(name, state.array.shape[0], state.array.dtype,
-                                    state.ranges, labels, plate.version)
-            write_group(state.path, attrs, plate.zarr_format)
-            state.dirty = False
+    def set_plate_metadata(self, metadata: PlateMetadata | None) -> None:
+        """Use ``metadata`` (pixel size, units, channels, name, geometry) for what is written next.
 
-    def _write_plate_attrs(self, plate: PlateState, force: bool = False) -> None:
-        """Write plate, row and well groups from the registry if they changed."""
-        with plate.lock:
-            if not (force or plate.dirty):
-                return
-            meta = self.config.write_plate_metadata
-            version, fmt = plate.version, plate.zarr_format
-            rows = set()
-            for w in plate.wells.values():
-                if w.dirty or force:
-                    sites = sorted(w.fields)
-                    paths = [os.path.basename(w.fields[s].path) for s in sites]
-                    write_group(os.path.join(plate.path, *w.path.split("/")),
-                                well_attrs(paths, version) if meta else {}, fmt)
-                    w.dirty = False
-                rows.add(w.path.split("/")[0])
-            for r in rows:
-                row_dir = os.path.join(plate.path, r)
-                if not os.path.exists(os.path.join(row_dir, ".zgroup" if fmt == 2 else "zarr.json")):
-                    write_group(row_dir, {}, fmt)
-            cells = [(w.row, w.column, w.path) for w in plate.wells.values()]
-            fields = max((len(w.fields) for w in plate.wells.values()), default=1)
-            parent = os.path.basename(os.path.dirname(plate.path))
-            name = parent or os.path.basename(plate.path)
-            write_group(plate.path, plate_attrs(name, cells, fields, version) if meta else {}, fmt)
-            plate.dirty = False
+        Field metadata already written is rewritten at :meth:`close`.
+        """
+        self.plate_metadata = metadata
+        with self._lock:
+            plates = list(self._stores.values())
+        for plate in plates:
+            plate.dirty = True
+            for w in list(plate.wells.values()):
+                for state in list(w.fields.values()):
+                    state.dirty = state.dirty or state.ours
+
+    def _write_image_attrs(self, plate: PlateState, state: FieldState) -> None:
+        write_field_attrs(plate, state, self.config, self.plate_metadata)
+
+    def _write_plate_attrs(self, plate: PlateState, rebuild: bool = False) -> None:
+        write_plate_attrs(plate, self.config, self.plate_metadata, rebuild=rebuild)
 
     def set_channel_names(self, store_path: PathLike, names: dict[int, str]) -> None:
         """Label channels (1-based) of every field in ``store_path`` for viewers (omero)."""
@@ -330,7 +310,12 @@ class ZarrBackend(StorageBackend):
                 self._write_image_attrs(plate, state)
 
     def close(self) -> None:
-        """Write every pending metadata update and stop the worker pool."""
+        """Write every pending metadata update and stop the worker pool.
+
+        Each store this backend wrote into has its plate and well metadata
+        rebuilt from the store's folders (under the store lock), so wells of
+        other processes and metadata a killed run never wrote are included.
+        """
         with self._lock:
             plates, pool, self._pool = list(self._stores.values()), self._pool, None
         for plate in plates:
@@ -338,7 +323,8 @@ class ZarrBackend(StorageBackend):
                 for state in list(w.fields.values()):
                     if state.dirty:
                         self._write_image_attrs(plate, state)
-            self._write_plate_attrs(plate)
+            if plate.written and not self.read_only:
+                self._write_plate_attrs(plate, rebuild=True)
         if pool is not None:
             pool.shutdown(wait=True)
 
@@ -502,8 +488,10 @@ class ZarrBackend(StorageBackend):
             plate.dirty = True
             if not w.fields:
                 del plate.wells[ik.well]
+                plate.deleted.add(w.path)
                 shutil.rmtree(os.path.join(plate.path, *w.path.split("/")), ignore_errors=True)
-            gone = not plate.wells
+            # another process's wells keep the store alive
+            gone = not plate.wells and not scan_wells(plate.path)
         if gone:
             self.delete_tree(store)
         else:
@@ -531,12 +519,15 @@ class ZarrBackend(StorageBackend):
         return hash((type(self), self.root, self.read_only))
 
     def __getstate__(self) -> dict[str, Any]:
+        meta = self.plate_metadata.to_dict() if self.plate_metadata is not None else None
         return {"config": self.config.model_dump(mode="json"), "root": self.root,
-                "read_only": self.read_only}
+                "read_only": self.read_only, "plate_metadata": meta}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        meta = state.get("plate_metadata")
         self.__init__(ZarrConfig(**state["config"]), root=state["root"],  # type: ignore[misc]
-                      read_only=state["read_only"])
+                      read_only=state["read_only"],
+                      plate_metadata=PlateMetadata.from_dict(meta) if meta else None)
 
     def __repr__(self) -> str:
         return f"ZarrBackend('zarr://{self.root}')"

@@ -167,3 +167,100 @@ def test_foreign_sharded_v3_array_reads_exactly(root: str) -> None:
     got = b.load_batch(keys)
     for (c, z), image in zip([(c, z) for c in range(2) for z in range(3)], got, strict=True):
         assert_same_array(image, data[c, z] if c == 0 else np.full((16, 16), -1, "i4"))
+
+
+# ------------------------------------------------- several writers, resume repair
+_WRITER = r"""
+import sys, time, os
+import numpy as np
+from openhcs_gui.vfs.zarr_store import ZarrBackend
+from openhcs_gui.vfs.keys import ImageKey
+root, go, wells = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+b = ZarrBackend(root=root)
+warm = ZarrBackend(root=os.path.dirname(go))  # import and start the codecs before the race
+warm.save(np.zeros((4, 4), np.uint16), f"warm{wells[0]}/images.zarr/A01_s1_w1_z1.tif")
+open(go + "." + wells[0], "w").close()  # ready
+while not os.path.exists(go):
+    time.sleep(0.002)
+for i, well in enumerate(wells):
+    time.sleep(0.02)  # let the other writers' batches interleave with ours
+    rng = np.random.default_rng(abs(hash(well)) % 1000)
+    keys = [f"plate/images.zarr/{ImageKey(well, s, c).filename()}" for s in (1, 2) for c in (1, 2)]
+    b.save_batch([rng.integers(0, 4000, (16, 16), dtype=np.uint16) for _ in keys], keys)
+b.close()
+"""
+
+
+def test_processes_writing_disjoint_wells_all_end_up_in_the_plate(root: str,
+                                                                   tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from ome_zarr_models.v04 import HCS
+
+    go = tmp_path / "go"
+    jobs = {0: ["A01", "A04", "B02", "C03"], 1: ["A02", "B01", "B04", "C01"],
+            2: ["A03", "B03", "C02", "C04"]}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, root, str(go), ",".join(w)])
+             for w in jobs.values()]
+    ready = [Path(f"{go}.{w[0]}") for w in jobs.values()]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()  # all start together, so their batches and closes interleave
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    expected = sorted(f"{w[0]}/{int(w[1:])}" for ws in jobs.values() for w in ws)
+    plate = _plate(root)
+    assert sorted(w["path"] for w in plate["wells"]) == expected
+    assert plate["field_count"] == 2
+    HCS.from_zarr(zarr.open_group(f"{root}/{STORE}", mode="r"))
+    fresh = ZarrBackend(root=root, read_only=True)
+    assert len(fresh.list_dir(STORE)) == 12 * 4
+
+
+def test_batches_merge_with_wells_another_writer_listed(root: str) -> None:
+    first, second = ZarrBackend(root=root), ZarrBackend(root=root)
+    first.save_batch(*_well("A01"))
+    second.save_batch(*_well("B02"))  # second never saw A01 in its registry
+    assert sorted(w["path"] for w in _plate(root)["wells"]) == ["A/1", "B/2"]
+    for key in _well("A01")[1]:  # a well this writer deletes leaves the plate
+        first.delete(key)
+    assert sorted(w["path"] for w in _plate(root)["wells"]) == ["B/2"]
+    first.close()
+    second.close()
+    assert sorted(w["path"] for w in _plate(root)["wells"]) == ["B/2"]
+
+
+def test_close_rewrites_metadata_a_killed_run_never_wrote(root: str) -> None:
+    from ome_zarr_models.v04 import HCS, Image
+
+    b = ZarrBackend(root=root)
+    for well in ("A01", "A02"):
+        b.save_batch(*_well(well))
+    b.close()
+    # what a kill -9 between chunks and metadata leaves: no field attrs, no well
+    # attrs, and a plate that does not list the well yet
+    Path(root, STORE, "A/1/1/.zattrs").unlink()
+    Path(root, STORE, "A/2/.zattrs").unlink()
+    plate_file = Path(root, STORE, ".zattrs")
+    attrs = json.loads(plate_file.read_text())
+    attrs["plate"]["wells"] = [w for w in attrs["plate"]["wells"] if w["path"] != "A/2"]
+    plate_file.write_text(json.dumps(attrs))
+
+    resumed = ZarrBackend(root=root)  # --resume writes the wells that were not done
+    resumed.save_batch(*_well("B01"))
+    resumed.close()
+    assert sorted(w["path"] for w in _plate(root)["wells"]) == ["A/1", "A/2", "B/1"]
+    group = zarr.open_group(f"{root}/{STORE}", mode="r")
+    HCS.from_zarr(group)
+    field = json.loads(Path(root, STORE, "A/1/1/.zattrs").read_text())
+    Image.from_zarr(zarr.open_group(f"{root}/{STORE}/A/1/1", mode="r"))
+    datas, keys = _well("A01")
+    window = field["omero"]["channels"][1]["window"]
+    assert (window["start"], window["end"]) == (float(datas[3].min()), float(datas[3].max()))
+    fresh = ZarrBackend(root=root, read_only=True)
+    for got, data in zip(fresh.load_batch(keys), datas, strict=True):
+        assert_same_array(got, data)
+    assert len(fresh.list_dir(STORE)) == 12
