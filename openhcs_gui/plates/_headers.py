@@ -8,6 +8,7 @@ plate.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -53,9 +54,7 @@ def first_readable_header(
     """
     reader = read if read is not None else read_tiff_header
     first_error: PlateError | None = None
-    for n, key in enumerate(sorted(images)):
-        if n >= MAX_HEADER_TRIES:
-            break
+    for key in heapq.nsmallest(MAX_HEADER_TRIES, images):
         try:
             return key, reader(images[key])  # type: ignore[return-value]
         except PlateError as e:

@@ -51,6 +51,13 @@ def test_plate_with_no_readable_image_names_the_first(tmp_path: Path) -> None:
         open_plate(tmp_path)
 
 
+def test_a_folder_of_broken_tiffs_gives_up_after_a_bounded_number(tmp_path: Path) -> None:
+    for c in range(1, 26):
+        (tmp_path / f"A{c:02d}_s1_w1.tif").write_bytes(b"MM\x00*broken")
+    with pytest.raises(PlateError, match=r"No image of the plate can be read \(20 of 25 tried\)"):
+        open_plate(tmp_path)
+
+
 def test_corrupt_first_image_is_a_warning_not_a_refusal(tmp_path: Path, write_tiffs) -> None:
     # Issue 11 item 8: the plate is indexed from the first header that parses.
     write_tiffs(tmp_path, ix_names(["A01", "A02", "B01", "B02"], 2, 2))
