@@ -35,7 +35,7 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
     window = make_main_window(show=True)
     open_plate_and_wait(window, qtbot, small_plate)
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # first well's raw channels
-    assert [layer.name for layer in window.viewer.layers] == ["A01 channel 1", "A01 channel 2"]
+    assert [layer.name for layer in window.viewer.layers] == ["A01 DAPI", "A01 FITC"]  # names from the plate's HTD
     _demo_pipeline(window, qtbot)
     window.session.cfg.num_workers = 2
 
