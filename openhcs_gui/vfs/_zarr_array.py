@@ -82,6 +82,15 @@ def atomic_write(path: str, data: bytes | memoryview) -> None:
     A reader (or a crash) never sees half a chunk. Missing parent folders are
     created on the first failure only, so the common case costs no ``stat``.
     """
+    try:
+        _atomic_write(path, data)
+    except OSError as e:
+        if e.filename is None:  # os.write does not say which file
+            e.filename = path
+        raise
+
+
+def _atomic_write(path: str, data: bytes | memoryview) -> None:
     tmp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     try:

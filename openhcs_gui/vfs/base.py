@@ -12,6 +12,7 @@ directories exist only as prefixes of file keys, never as marker values.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 from abc import ABC, abstractmethod
@@ -20,12 +21,17 @@ from typing import Any, ClassVar
 
 from openhcs_gui.errors import (
     InvalidPathError,
+    NotWritableError,
     PathExistsError,
     PathNotFoundError,
     ReadOnlyBackendError,
+    StorageError,
 )
 
-__all__ = ["StorageBackend", "normalize_path", "PathLike"]
+__all__ = [
+    "StorageBackend", "normalize_path", "PathLike", "write_error", "NAME_MAX", "long_component",
+    "name_too_long",
+]
 
 PathLike = str | os.PathLike[str]
 _PROTOCOLS = ("memory://", "file://", "zarr://", "disk://")
@@ -84,6 +90,49 @@ def _is_canonical(path: str) -> bool:
 
 
 _BAD_FIRST = ("/", ".")
+
+
+#: Longest file or folder name (bytes) the common file systems allow.
+NAME_MAX = 255
+
+
+def long_component(path: str) -> str | None:
+    """The first path component longer than :data:`NAME_MAX` bytes, or ``None``."""
+    if len(path) <= NAME_MAX:
+        return None
+    for part in path.replace("\\", "/").split("/"):
+        if len(os.fsencode(part)) > NAME_MAX:
+            return part
+    return None
+
+
+def name_too_long(path: str, part: str) -> StorageError:
+    """The one-line error for a name the file system cannot hold."""
+    shown = part if len(part) <= 40 else f"{part[:40]}..."
+    return StorageError(
+        f"Cannot write {path}: the name '{shown}' is {len(os.fsencode(part))} bytes long and "
+        f"the file system allows at most {NAME_MAX}.")
+
+
+def write_error(e: OSError, path: str, *, partial: bool = False) -> StorageError:
+    """One-sentence :class:`StorageError` for the OS failure ``e`` while writing ``path``.
+
+    ``partial`` says other files of the same operation may already be written
+    (a zarr batch); otherwise the atomic write left nothing under ``path``.
+    """
+    if isinstance(e, StorageError):
+        return e
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        tail = "part of the batch may be missing" if partial else "nothing was written there"
+        return StorageError(f"Disk full while writing {path}; {tail}.")
+    if e.errno == errno.ENAMETOOLONG:
+        part = long_component(path) or long_component(str(e.filename or "")) or path
+        return name_too_long(path, part)
+    if isinstance(e, PermissionError) or e.errno == errno.EROFS:
+        return NotWritableError(f"Cannot write {path}: its folder is not writable ({e.strerror}).")
+    if isinstance(e, FileExistsError | NotADirectoryError):
+        return NotWritableError(f"Cannot write {path}: a parent of it is a file, not a folder.")
+    return StorageError(f"Cannot write {path}: {e.strerror or e}.")
 
 
 def _matches(key: str, extensions: set[str] | None) -> bool:

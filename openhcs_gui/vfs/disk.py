@@ -14,7 +14,6 @@ name. Failures become one-sentence :mod:`openhcs_gui.errors` naming the path.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import shutil
@@ -27,7 +26,6 @@ from typing import Any
 
 from openhcs_gui.errors import (
     InvalidPathError,
-    NotWritableError,
     PathExistsError,
     PathNotFoundError,
     StorageError,
@@ -37,7 +35,14 @@ from openhcs_gui.vfs._disk_formats import FORMATS as _FORMATS
 from openhcs_gui.vfs._disk_formats import SUPPORTED_EXTENSIONS
 from openhcs_gui.vfs._disk_formats import Reader as _Reader
 from openhcs_gui.vfs._disk_formats import Writer as _Writer
-from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
+from openhcs_gui.vfs.base import (
+    PathLike,
+    StorageBackend,
+    long_component,
+    name_too_long,
+    normalize_path,
+    write_error,
+)
 
 __all__ = ["DiskBackend", "SUPPORTED_EXTENSIONS"]
 
@@ -97,20 +102,17 @@ class DiskBackend(StorageBackend):
             ) from None
 
     def _write_error(self, e: OSError, key: str) -> StorageError:
-        full = self._full(key)
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            return StorageError(f"Disk full while writing {full}; nothing was written there.")
-        if isinstance(e, PermissionError) or e.errno == errno.EROFS:
-            return NotWritableError(f"Cannot write {full}: its folder is not writable ({e.strerror}).")
-        if isinstance(e, FileExistsError | NotADirectoryError):
-            return NotWritableError(f"Cannot write {full}: a parent of it is a file, not a folder.")
-        return StorageError(f"Cannot write {full}: {e.strerror or e}.")
+        return write_error(e, self._full(key))
 
     def _atomic_write(self, key: str, produce: Callable[[str], None]) -> None:
         """Let ``produce`` create a temp file beside ``key``, then rename it into place."""
         full = self._full(key)
         folder, name = os.path.split(full)
-        tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
+        part = long_component(full)
+        if part is not None:  # the OS error would name the temp file, not the key
+            raise name_too_long(full, part)
+        # a name near the limit must not make its temp name too long
+        tmp = os.path.join(folder, f".{name[:150]}.{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}")
         try:
             try:
                 produce(tmp)

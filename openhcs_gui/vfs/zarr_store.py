@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ import numpy as np
 from openhcs_gui.config import ZarrConfig
 from openhcs_gui.errors import (
     InvalidPathError,
+    OpenHCSError,
     PathNotFoundError,
     UnsupportedFormatError,
 )
@@ -48,7 +50,14 @@ from openhcs_gui.vfs._zarr_plate import (
     open_plate_state,
 )
 from openhcs_gui.vfs._zarr_write import FieldWrite, prepare_field, run_chunk
-from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
+from openhcs_gui.vfs.base import (
+    PathLike,
+    StorageBackend,
+    long_component,
+    name_too_long,
+    normalize_path,
+    write_error,
+)
 from openhcs_gui.vfs.keys import ImageKey, parse_image_name, split_well
 
 __all__ = ["ZarrBackend"]
@@ -176,10 +185,21 @@ class ZarrBackend(StorageBackend):
 
     def _write(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
         self._check_writable()
+        try:
+            self._write_items(items, overwrite, batch)
+        except OSError as e:
+            if isinstance(e, OpenHCSError):
+                raise
+            raise write_error(e, _os_path(e, self.root), partial=True) from e
+
+    def _write_items(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
         groups: dict[tuple[str, str, int], dict[tuple[int, int], np.ndarray]] = {}
         names: dict[tuple[str, str, int, int, int], str] = {}
         for data, path in items:
             key, store, ik = self._image(path)
+            part = long_component(key)
+            if part is not None:
+                raise name_too_long(self._fs(key), part)
             plane = (ik.channel - 1, ik.z - 1)
             groups.setdefault((store, ik.well, ik.site), {})[plane] = _as_plane(data, key)
             names[(store, ik.well, ik.site, *plane)] = key
@@ -318,15 +338,21 @@ class ZarrBackend(StorageBackend):
         """
         with self._lock:
             plates, pool, self._pool = list(self._stores.values()), self._pool, None
-        for plate in plates:
-            for w in list(plate.wells.values()):
-                for state in list(w.fields.values()):
-                    if state.dirty:
-                        self._write_image_attrs(plate, state)
-            if plate.written and not self.read_only:
-                self._write_plate_attrs(plate, rebuild=True)
-        if pool is not None:
-            pool.shutdown(wait=True)
+        try:
+            for plate in plates:
+                for w in list(plate.wells.values()):
+                    for state in list(w.fields.values()):
+                        if state.dirty:
+                            self._write_image_attrs(plate, state)
+                if plate.written and not self.read_only:
+                    self._write_plate_attrs(plate, rebuild=True)
+        except OSError as e:
+            if isinstance(e, OpenHCSError):
+                raise
+            raise write_error(e, _os_path(e, self.root)) from e
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     # ---------------------------------------------------------------- reads
     def _locate(self, path: PathLike) -> tuple[str, FieldState, tuple[int, ...]]:
@@ -531,6 +557,15 @@ class ZarrBackend(StorageBackend):
 
     def __repr__(self) -> str:
         return f"ZarrBackend('zarr://{self.root}')"
+
+
+def _os_path(e: OSError, fallback: str) -> str:
+    """The file an OS error is about, without our temp-file suffix."""
+    name = e.filename if isinstance(e.filename, str) else fallback
+    return _TMP_RE.sub("", name)
+
+
+_TMP_RE = re.compile(r"\.\d+-\d+\.tmp$")
 
 
 def _native(a: np.ndarray) -> np.ndarray:
