@@ -10,6 +10,7 @@ writes go through the worker pool like every other engine call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from napari.qt import get_stylesheet
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
-from openhcs_gui.ui import workers
+from openhcs_gui.pipeline.workspace_probe import classify_drop
 from openhcs_gui.ui.config_panel import ConfigPanel
 from openhcs_gui.ui.menus import build_menus
 from openhcs_gui.ui.outputs_panel import OutputsPanel
@@ -26,30 +27,9 @@ from openhcs_gui.ui.plate_panel import PlatePanel
 from openhcs_gui.ui.run_panel import RunPanel
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import ViewerWidget, local_paths, register_napari_resources
+from openhcs_gui.ui.workers import Task, TaskOwner
 
-__all__ = ["MainWindow", "classify_drop"]
-
-_METADATA_NAME = "openhcs_metadata.json"
-
-
-def classify_drop(paths: list[Path]) -> tuple[str, Path]:
-    """What a drop of ``paths`` opens: ``("workspace" | "plate", path)`` (worker thread).
-
-    A workspace is its ``openhcs_metadata.json`` or a folder holding one; any
-    other folder is opened as a plate (the scanner names what it cannot read).
-
-    Raises
-    ------
-    ValueError
-        Nothing dropped is a folder or a workspace file.
-    """
-    for path in paths:
-        if path.name == _METADATA_NAME and path.is_file():
-            return "workspace", path.parent
-        if path.is_dir():
-            return ("workspace" if (path / _METADATA_NAME).is_file() else "plate"), path
-    names = ", ".join(p.name for p in paths)
-    raise ValueError(f"drop a plate folder or a workspace ({_METADATA_NAME}); got {names}")
+__all__ = ["MainWindow", "classify_drop"]  # classify_drop: engine, re-exported
 
 MAX_RECENT = 10
 _STATE_VERSION = 1
@@ -76,6 +56,9 @@ class MainWindow(QMainWindow):
         The ``RunResult`` of a finished (completed, failed or cancelled) run.
     error_reported
         ``(title, message)`` of every error shown to the user.
+    tasks
+        The window's background calls (panels share it); closing the window
+        cancels what is still queued and drops results still to come.
     """
 
     plate_opened = Signal(object)
@@ -91,13 +74,14 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(get_stylesheet("dark"))  # napari's look for the whole window
         self.settings = settings if settings is not None else QSettings()
         self.session = Session()
+        self.tasks = TaskOwner(self)
         self.viewer = ViewerWidget(self)
         self.setCentralWidget(self.viewer)
-        self.plate_panel = PlatePanel(self.session, self)
+        self.plate_panel = PlatePanel(self.session, self, tasks=self.tasks)
         self.config_panel = ConfigPanel(self.session, self)
         self.pipeline_editor = PipelineEditor(self.session, self)
-        self.run_panel = RunPanel(self.session, self)
-        self.outputs_panel = OutputsPanel(self.session, self)
+        self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
+        self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
         self.docks: dict[str, QDockWidget] = {}
         self._add_docks()
         self.menus = build_menus(self)
@@ -152,87 +136,78 @@ class MainWindow(QMainWindow):
             panel.message.connect(self.show_status)
 
     # -- public API (menus, tests, smoke test) ---------------------------------------
-    def open_plate(self, path: str | Path) -> workers.Task:
+    def open_plate(self, path: str | Path) -> Task:
         """Scan the plate folder in a worker; ``plate_opened`` follows (or an error)."""
         from openhcs_gui.plates import open_plate
 
         self.show_status(f"Scanning {path}…")
-        return workers.submit(
+        return self.tasks.submit(
             open_plate, Path(path), name="open plate",
-            on_finished=lambda plate: self._on_plate_scanned(Path(path), plate),
-            on_failed=lambda e, _tb: self.report_error("Cannot open plate", f"{path}: {e}"),
+            on_finished=partial(self._on_plate_scanned, Path(path)),
+            on_failed=partial(self.report_task_error, "Cannot open plate", f"{path}: "),
         )
 
-    def load_pipeline(self, path: str | Path) -> workers.Task:
+    def load_pipeline(self, path: str | Path) -> Task:
         """Read a pipeline file in a worker and put its steps in the editor."""
         from openhcs_gui.pipeline import load_pipeline
 
-        return workers.submit(
+        return self.tasks.submit(
             load_pipeline, Path(path), name="load pipeline",
-            on_finished=lambda pipeline: self._on_pipeline_read(Path(path), pipeline),
-            on_failed=lambda e, _tb: self.report_error("Cannot open pipeline", str(e)),
+            on_finished=partial(self._on_pipeline_read, Path(path)),
+            on_failed=partial(self.report_task_error, "Cannot open pipeline", ""),
         )
 
-    def save_pipeline(self, path: str | Path) -> workers.Task | None:
+    def save_pipeline(self, path: str | Path) -> Task | None:
         """Write the pipeline file in a worker (plain JSON naming registered functions)."""
         from openhcs_gui.pipeline import save_pipeline
 
         pipeline, _cfg = self.session.snapshot()
-        return workers.submit(
+        return self.tasks.submit(
             save_pipeline, pipeline, Path(path), name="save pipeline",
-            on_finished=lambda _r: self._on_file_done("pipeline", Path(path), "Saved pipeline"),
-            on_failed=lambda e, _tb: self.report_error("Cannot save pipeline", str(e)),
+            on_finished=partial(self._on_file_written, "pipeline", Path(path), "Saved pipeline"),
+            on_failed=partial(self.report_task_error, "Cannot save pipeline", ""),
         )
 
-    def load_config(self, path: str | Path) -> workers.Task:
+    def load_config(self, path: str | Path) -> Task:
         """Read and validate a config file in a worker, then update the form's model in place."""
         from openhcs_gui.config import load_config
 
-        def _apply(cfg: Any) -> None:
-            self.session.cfg.update(cfg)
-            self._on_file_done("config", Path(path), "Loaded config")
-
-        return workers.submit(
-            load_config, Path(path), name="load config", on_finished=_apply,
-            on_failed=lambda e, _tb: self.report_error("Cannot open config", str(e)),
+        return self.tasks.submit(
+            load_config, Path(path), name="load config",
+            on_finished=partial(self._on_config_read, Path(path)),
+            on_failed=partial(self.report_task_error, "Cannot open config", ""),
         )
 
-    def save_config(self, path: str | Path) -> workers.Task:
+    def save_config(self, path: str | Path) -> Task:
         """Write the current config as JSON in a worker."""
         from openhcs_gui.config import save_config
 
-        return workers.submit(
+        return self.tasks.submit(
             save_config, self.session.cfg.model_copy(deep=True), Path(path), name="save config",
-            on_finished=lambda _r: self._on_file_done("config", Path(path), "Saved config"),
-            on_failed=lambda e, _tb: self.report_error("Cannot save config", str(e)),
+            on_finished=partial(self._on_file_written, "config", Path(path), "Saved config"),
+            on_failed=partial(self.report_task_error, "Cannot save config", ""),
         )
 
-    def open_workspace(self, path: str | Path) -> workers.Task:
-        """Read a workspace's ``openhcs_metadata.json`` and list its outputs."""
+    def open_workspace(self, path: str | Path) -> Task:
+        """Read a workspace's provenance in a worker and list its outputs."""
         from openhcs_gui.pipeline import open_workspace
 
-        def _apply(result: Any) -> None:
-            self.session.set_result(result)
-            self.docks["Outputs"].raise_()
-            self._on_file_done("workspace", Path(path), "Opened workspace")
-
-        return workers.submit(
-            open_workspace, Path(path), name="open workspace", on_finished=_apply,
-            on_failed=lambda e, _tb: self.report_error("Cannot open workspace", str(e)),
+        return self.tasks.submit(
+            open_workspace, Path(path), name="open workspace",
+            on_finished=partial(self._on_workspace_read, Path(path)),
+            on_failed=partial(self.report_task_error, "Cannot open workspace", ""),
         )
 
-    def open_dropped(self, paths: list[Path]) -> workers.Task:
+    def open_dropped(self, paths: list[Path]) -> Task:
         """Open dropped paths: a workspace (or its metadata file) or a plate folder.
 
         Looking at the paths touches the disk, so it runs in a worker like the
         opening itself.
         """
-        openers: dict[str, Callable[[Path], Any]] = {"plate": self.open_plate,
-                                                     "workspace": self.open_workspace}
-        return workers.submit(
+        return self.tasks.submit(
             classify_drop, list(paths), name="classify drop",
-            on_finished=lambda kind_path: openers[kind_path[0]](kind_path[1]),
-            on_failed=lambda e, _tb: self.report_error("Cannot open", str(e)),
+            on_finished=self._on_drop_classified,
+            on_failed=partial(self.report_task_error, "Cannot open", ""),
         )
 
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
@@ -257,13 +232,17 @@ class MainWindow(QMainWindow):
         """Cancel the running pipeline, as the Cancel button does."""
         self.run_panel.cancel_run()
 
-    def show_output(self, step_index: int, well: str, key: Any = None) -> workers.Task | None:
+    def show_output(self, step_index: int, well: str, key: Any = None) -> Task | None:
         """Show a step's output for ``well`` (or one image) in the viewer."""
         return self.outputs_panel.show_output(step_index, well, key)
 
     def show_status(self, text: str, timeout_ms: int = 8000) -> None:
         """One line in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
+
+    def report_task_error(self, title: str, prefix: str, error: BaseException, _tb: str = "") -> None:
+        """Report a background call's failure as ``title`` / ``prefix + str(error)``."""
+        self.report_error(title, f"{prefix}{error}")
 
     def report_error(self, title: str, message: str) -> None:
         """Tell the user about a problem: status bar + one non-blocking message box."""
@@ -293,6 +272,24 @@ class MainWindow(QMainWindow):
         if layers:
             lazy = " (lazy, read from zarr as you browse)" if layers[0].metadata.get("lazy") else ""
             self.show_status(f"Showing {', '.join(layer.name for layer in layers)}{lazy}.")
+
+    def _on_drop_classified(self, kind_path: tuple[str, Path]) -> None:
+        openers: dict[str, Callable[[Path], Any]] = {"plate": self.open_plate,
+                                                     "workspace": self.open_workspace}
+        kind, path = kind_path
+        openers[kind](path)
+
+    def _on_config_read(self, path: Path, cfg: Any) -> None:
+        self.session.cfg.update(cfg)
+        self._on_file_done("config", path, "Loaded config")
+
+    def _on_workspace_read(self, path: Path, result: Any) -> None:
+        self.session.set_result(result)
+        self.docks["Outputs"].raise_()
+        self._on_file_done("workspace", path, "Opened workspace")
+
+    def _on_file_written(self, kind: str, path: Path, verb: str, _result: Any) -> None:
+        self._on_file_done(kind, path, verb)
 
     def _on_pipeline_read(self, path: Path, pipeline: Any) -> None:
         self.session.replace_pipeline(pipeline)
@@ -349,10 +346,15 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        """Save the layout, stop a running pipeline and release the viewer."""
+        """Save the layout, cancel background work and release the viewer; never blocks.
+
+        A running pipeline is asked to stop (its token); queued calls are
+        cancelled; calls already running finish on their worker threads and
+        their results are dropped (:meth:`TaskOwner.close`).
+        """
         self.save_layout()
         if self.run_panel.running:
             self.run_panel.cancel_run()
-        workers.wait_idle(timeout=60)
+        self.tasks.close()
         self.viewer.close_viewer()
         super().closeEvent(event)

@@ -16,10 +16,9 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from openhcs_gui.ui import workers
-
 if TYPE_CHECKING:
     from openhcs_gui.ui.main_window import MainWindow
+    from openhcs_gui.ui.workers import Task
 
 __all__ = ["Menus", "build_menus", "about_text"]
 
@@ -151,7 +150,7 @@ class Menus:
         if path:
             self.window.save_config(path if Path(path).suffix else f"{path}.json")
 
-    def open_demo_plate(self) -> workers.Task:
+    def open_demo_plate(self) -> Task:
         """Write the synthetic demo plate (once) into the app data folder and open it."""
         from openhcs_gui.plates import make_demo_plate
 
@@ -164,13 +163,13 @@ class Menus:
                 return target
             return make_demo_plate(target)
 
-        return workers.submit(
+        return self.window.tasks.submit(
             _make, name="demo plate",
             on_finished=self.window.open_plate,
-            on_failed=lambda e, _tb: self.window.report_error("Cannot create the demo plate", str(e)),
+            on_failed=partial(self.window.report_task_error, "Cannot create the demo plate", ""),
         )
 
-    def load_demo_pipeline(self) -> workers.Task:
+    def load_demo_pipeline(self) -> Task:
         """Load the pipeline shipped with the application."""
         from openhcs_gui.pipeline import demo_pipeline_path
 

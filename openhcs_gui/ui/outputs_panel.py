@@ -12,6 +12,7 @@ is opened from disk.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from openhcs_gui.constants import Backend
-from openhcs_gui.ui import workers
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
+from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["OutputsPanel", "load_output_layers"]
 
@@ -99,6 +100,8 @@ class OutputsPanel(QWidget):
         Supplies the run result and the plate's channel names.
     parent
         Owning widget.
+    tasks
+        The window's background calls (default: the panel's own).
 
     Attributes
     ----------
@@ -111,9 +114,11 @@ class OutputsPanel(QWidget):
     layers_ready = Signal(list)
     message = Signal(str)
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *,
+                 tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
         self._session = session
+        self._tasks = tasks if tasks is not None else TaskOwner(self)
         self.header = QLabel("No run yet. Run the pipeline, or File → Open workspace…", self)
         self.header.setWordWrap(True)
         self.tree = QTreeWidget(self)
@@ -187,7 +192,7 @@ class OutputsPanel(QWidget):
             well = keys[0].well
         self.show_output(step_index, well, key)
 
-    def show_output(self, step_index: int, well: str, key: Any = None) -> workers.Task | None:
+    def show_output(self, step_index: int, well: str, key: Any = None) -> Task | None:
         """Open a step's output for ``well`` (one image if ``key`` is given) in a worker.
 
         Returns
@@ -203,7 +208,7 @@ class OutputsPanel(QWidget):
         names = dict(plate.channel_names) if plate is not None else {}
         what = f"step {step_index + 1} {key.filename('') if key is not None else well}"
         self.message.emit(f"Opening {what}…")
-        return workers.submit(
+        return self._tasks.submit(
             load_output_layers,
             result,
             step_index,
@@ -211,6 +216,12 @@ class OutputsPanel(QWidget):
             key,
             names,
             name=f"open {what}",
-            on_finished=self.layers_ready.emit,
-            on_failed=lambda e, _tb: self.message.emit(f"Cannot open {what}: {e}"),
+            on_finished=self._on_layers_read,
+            on_failed=partial(self._on_task_failed, f"Cannot open {what}"),
         )
+
+    def _on_layers_read(self, layers: list[LayerSpec]) -> None:
+        self.layers_ready.emit(layers)
+
+    def _on_task_failed(self, what: str, error: BaseException, _tb: str) -> None:
+        self.message.emit(f"{what}: {error}")

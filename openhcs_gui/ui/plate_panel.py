@@ -1,7 +1,7 @@
 """The Plate dock: plate summary, well grid, raw images of a well, result heatmap.
 
 Scanning a plate and reading a well's images are engine calls run on the
-worker pool (:mod:`openhcs_gui.ui.workers`); the panel only shows what comes
+window's workers (:mod:`openhcs_gui.ui.workers`); the panel only shows what comes
 back. After a run, any numeric column of any result table can colour the grid
 (mean per well) — a plate heatmap that makes an edge effect or a dose series
 visible at a glance.
@@ -10,6 +10,7 @@ visible at a glance.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from openhcs_gui.constants import Backend
-from openhcs_gui.ui import workers
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
 from openhcs_gui.ui.well_grid import WellGridModel, viridis
+from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["PlatePanel", "load_well_layers", "heatmap_sources", "well_means"]
 
@@ -110,6 +111,8 @@ class PlatePanel(QWidget):
         Holds the open plate and the last run result.
     parent
         Owning widget.
+    tasks
+        The window's background calls (default: the panel's own).
 
     Attributes
     ----------
@@ -125,11 +128,13 @@ class PlatePanel(QWidget):
     well_layers_ready = Signal(str, list)
     message = Signal(str)
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *,
+                 tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
         self._session = session
+        self._tasks = tasks if tasks is not None else TaskOwner(self)
         self._sources: list[tuple[str, int, str, str]] = []
-        self._heatmap_task: workers.Task | None = None
+        self._heatmap_task: Task | None = None
         self.open_button = QPushButton("Open plate…", self)
         self.open_button.clicked.connect(self.open_requested)
         self.info = QLabel("No plate open. Use “Open plate…” or File → Open plate (Ctrl+O).", self)
@@ -192,21 +197,27 @@ class PlatePanel(QWidget):
         if well is not None:
             self.show_well(well)
 
-    def show_well(self, well: str) -> workers.Task | None:
+    def show_well(self, well: str) -> Task | None:
         """Read ``well``'s raw images in a worker; ``well_layers_ready`` follows."""
         plate = self._session.plate
         if plate is None or well not in plate.wells:
             return None
         self.grid.setCurrentIndex(self.grid_model.index_of(well))
         self.message.emit(f"Loading {well}…")
-        return workers.submit(
+        return self._tasks.submit(
             load_well_layers,
             plate,
             well,
             name=f"load {well}",
-            on_finished=lambda layers: self.well_layers_ready.emit(well, layers),
-            on_failed=lambda e, _tb: self.message.emit(f"Cannot read well {well}: {e}"),
+            on_finished=partial(self._on_well_read, well),
+            on_failed=partial(self._on_task_failed, f"Cannot read well {well}"),
         )
+
+    def _on_well_read(self, well: str, layers: list[Any]) -> None:
+        self.well_layers_ready.emit(well, layers)
+
+    def _on_task_failed(self, what: str, error: BaseException, _tb: str) -> None:
+        self.message.emit(f"{what}: {error}")
 
     # -- heatmap ---------------------------------------------------------------
     def _on_session_result_changed(self, result: Any) -> None:
@@ -219,12 +230,12 @@ class PlatePanel(QWidget):
         self.grid_model.set_values({})
         self.legend.clear()
         if result is not None:
-            workers.submit(
+            self._tasks.submit(
                 heatmap_sources,
                 result,
                 name="heatmap sources",
                 on_finished=self._on_sources_loaded,
-                on_failed=lambda e, _tb: self.message.emit(f"Cannot read result tables: {e}"),
+                on_failed=partial(self._on_task_failed, "Cannot read result tables"),
             )
 
     def _on_sources_loaded(self, sources: list[tuple[str, int, str, str]]) -> None:
@@ -237,7 +248,7 @@ class PlatePanel(QWidget):
         self.heatmap_combo.setEnabled(bool(sources))
         self.heatmap_combo.blockSignals(False)
 
-    def colour_by(self, label: str) -> workers.Task | None:
+    def colour_by(self, label: str) -> Task | None:
         """Colour the grid by the measurement named ``label`` (as in the combo)."""
         self.heatmap_combo.setCurrentText(label)
         return self._heatmap_task
@@ -251,15 +262,15 @@ class PlatePanel(QWidget):
             return
         label, step, table, column = self._sources[position - 1]
         self.heatmap_combo.setToolTip(label)
-        self._heatmap_task = workers.submit(
+        self._heatmap_task = self._tasks.submit(
             well_means,
             result,
             step,
             table,
             column,
             name="heatmap",
-            on_finished=lambda values: self._on_heatmap_loaded(label, values),
-            on_failed=lambda e, _tb: self.message.emit(f"Cannot colour by {label}: {e}"),
+            on_finished=partial(self._on_heatmap_loaded, label),
+            on_failed=partial(self._on_task_failed, f"Cannot colour by {label}"),
         )
 
     def _on_heatmap_loaded(self, label: str, values: dict[str, float]) -> None:

@@ -1,89 +1,24 @@
-"""Is there an earlier, unfinished run of this plate to resume?
+"""The Resume button: shown while the open plate has an unfinished earlier run.
 
-The Run dock offers "Resume" only when the plate's newest workspace records a
-run that did not complete: ``failed``, ``cancelled``, or ``running`` although
-the process that wrote it is gone (killed, crashed, power cut). Reading the
-workspace's ``openhcs_metadata.json`` is disk I/O, so :func:`find_resumable`
-runs on the worker pool, never on the GUI thread; :class:`ResumeOffer` asks
-it there and shows the Resume button with what it found. Whether the pipeline and
-config still match is the engine's call (``ResumeError`` when Resume is pressed).
+Whether there is one is an engine question
+(:func:`~openhcs_gui.pipeline.workspace_probe.find_resumable`, disk I/O), asked
+on the window's workers; :class:`ResumeOffer` shows the button with what came
+back. Only the newest question's answer is applied: the plate may change
+while a worker looks.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from openhcs_gui.pipeline import ResumeError, find_workspace
-from openhcs_gui.ui import workers
+from openhcs_gui.pipeline.workspace_probe import ResumableRun, find_resumable
+from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["ResumableRun", "ResumeOffer", "find_resumable"]
-
-_METADATA_NAME = "openhcs_metadata.json"
-_UNFINISHED = ("failed", "cancelled")
-
-
-@dataclass(frozen=True)
-class ResumableRun:
-    """An earlier run whose workspace can be continued."""
-
-    workspace: Path
-    status: str  #: ``failed``, ``cancelled`` or ``killed`` (``running`` but its process is gone)
-    wells_done: int  #: wells recorded ``completed``
-    wells_total: int
-
-
-def _process_gone(doc: dict[str, Any]) -> bool:
-    """True unless the ``running`` run of ``doc`` may still be going on this machine.
-
-    The same rule as the engine's refusal: another host's run, or this very
-    process (the window asks only while it runs nothing), counts as gone.
-    """
-    pid = doc.get("pid")
-    if not isinstance(pid, int) or doc.get("host") != platform.node() or pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, not ours to signal
-        return False
-    return False
-
-
-def find_resumable(plate: Any, cfg: Any) -> ResumableRun | None:
-    """The plate's newest workspace if its run did not complete, else ``None``.
-
-    Parameters
-    ----------
-    plate
-        The open ``PlateIndex``.
-    cfg
-        The run configuration (its output root decides where workspaces are).
-    """
-    try:
-        workspace = find_workspace(plate, cfg, True)
-    except ResumeError:
-        return None  # no earlier workspace: nothing to offer
-    try:
-        doc = json.loads((workspace / _METADATA_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # unreadable: Run still works; the engine would refuse a resume anyway
-    status = doc.get("status") if isinstance(doc, dict) else None
-    if status == "running" and _process_gone(doc):
-        status = "killed"
-    elif status not in _UNFINISHED:
-        return None
-    wells = doc.get("wells", {})
-    done = sum(1 for entry in wells.values() if isinstance(entry, dict) and entry.get("status") == "completed")
-    return ResumableRun(workspace, str(status), done, len(wells))
 
 
 class ResumeOffer(QObject):
@@ -93,6 +28,8 @@ class ResumeOffer(QObject):
     ----------
     parent
         The widget the button belongs to.
+    tasks
+        The window's background calls (default: the offer's own).
 
     Attributes
     ----------
@@ -102,25 +39,28 @@ class ResumeOffer(QObject):
 
     changed = Signal(object)
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, *, tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
+        self._tasks = tasks if tasks is not None else TaskOwner(self)
         self.found: ResumableRun | None = None
         self._asked = 0  # only the newest check is applied (the plate may change meanwhile)
         self.button = QPushButton("⟳ Resume", parent)
         self.button.setVisible(False)  # in a row of buttons: showing it moves no other widget
 
-    def check(self, plate: Any, cfg: Any) -> workers.Task | None:
+    def check(self, plate: Any, cfg: Any) -> Task | None:
         """Look for an unfinished run of ``plate`` on a worker (``None`` plate: offer nothing)."""
         self._asked += 1
         if plate is None:
             self._apply(self._asked, None)
             return None
-        asked = self._asked
-        return workers.submit(
+        return self._tasks.submit(
             find_resumable, plate, cfg.model_copy(deep=True), name="find resumable run",
-            on_finished=lambda found: self._apply(asked, found),
-            on_failed=lambda _e, _tb: self._apply(asked, None),
+            on_finished=partial(self._apply, self._asked),
+            on_failed=partial(self._on_check_failed, self._asked),
         )
+
+    def _on_check_failed(self, asked: int, _error: BaseException, _tb: str) -> None:
+        self._apply(asked, None)  # Run still works; pressing Resume would say what is wrong
 
     def _apply(self, asked: int, found: ResumableRun | None) -> None:
         if asked != self._asked:

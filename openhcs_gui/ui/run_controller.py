@@ -1,8 +1,9 @@
 """The thin adapter between the engine's ``run_pipeline`` and Qt.
 
 :class:`RunController` calls the engine's public ``run_pipeline`` on the worker
-pool; the engine's progress callback (called on engine threads) only appends
-to a queue and, at most once per batch, emits a queued Qt signal. The GUI
+pool of its window; the engine's progress callback (called on engine threads) only appends
+to a queue and, at most once per batch, queues one call on the GUI thread
+(:func:`~openhcs_gui.ui.workers.main_thread_caller`, dropped if the controller is gone). The GUI
 thread then handles the whole batch, so a run writing thousands of images
 cannot flood the event loop and the window stays responsive. Cancel sets the
 engine's ``CancelToken``. A fresh run and a resumed one take the same path;
@@ -15,13 +16,13 @@ import os
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 from openhcs_gui.pipeline import (  # imported with the panel, not on the first click
     CancelToken,
     run_pipeline,
 )
-from openhcs_gui.ui import workers
+from openhcs_gui.ui.workers import Task, TaskOwner, main_thread_caller
 
 __all__ = ["RunController"]
 
@@ -42,16 +43,17 @@ class RunController(QObject):
     events_received = Signal(list)
     finished = Signal(object)
     failed = Signal(object, str)
-    _flush_requested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
+        self._tasks = tasks if tasks is not None else TaskOwner(self)
         self._lock = threading.Lock()
         self._queue: list[Any] = []
         self._pending = False
         self.token: CancelToken | None = None
-        self.task: workers.Task | None = None
-        self._flush_requested.connect(self._on_flush_requested, Qt.ConnectionType.QueuedConnection)
+        self.task: Task | None = None
+        # Engine threads never touch this QObject: they queue a call that is dropped if it is gone.
+        self._request_flush = main_thread_caller(self._on_flush_requested)
 
     @property
     def running(self) -> bool:
@@ -69,7 +71,7 @@ class RunController(QObject):
             continue an earlier run there, skipping its completed wells.
         """
         self.token = CancelToken()
-        self.task = workers.submit(
+        self.task = self._tasks.submit(
             run_pipeline,
             pipeline,
             plate,
@@ -93,7 +95,7 @@ class RunController(QObject):
             if self._pending:
                 return
             self._pending = True
-        self._flush_requested.emit()
+        self._request_flush()
 
     def _on_flush_requested(self) -> None:
         with self._lock:

@@ -38,12 +38,12 @@ from openhcs_gui.pipeline import (
     WellFailed,
     WellFinished,
 )
-from openhcs_gui.ui import workers
 from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.resume_probe import ResumableRun, ResumeOffer
 from openhcs_gui.ui.run_controller import RunController
 from openhcs_gui.ui.run_log import RunLogWidget
 from openhcs_gui.ui.session import Session
+from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["RunController", "RunPanel"]
 
@@ -61,6 +61,8 @@ class RunPanel(QWidget):
         Supplies plate, pipeline and config; receives the result.
     parent
         Owning widget.
+    tasks
+        The window's background calls (default: the panel's own).
 
     Attributes
     ----------
@@ -77,10 +79,12 @@ class RunPanel(QWidget):
     run_failed = Signal(str)
     resumable_changed = Signal(object)
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, *,
+                 tasks: TaskOwner | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self.controller = RunController(self)
+        tasks = tasks if tasks is not None else TaskOwner(self)
+        self.controller = RunController(self, tasks=tasks)
         self.controller.events_received.connect(self._on_controller_events)
         self.controller.finished.connect(self._on_controller_finished)
         self.controller.failed.connect(self._on_controller_failed)
@@ -96,7 +100,7 @@ class RunPanel(QWidget):
         self.run_button = QPushButton("▶ Run", self)
         self.run_button.setToolTip("Run the pipeline on the open plate (F5)")
         self.run_button.clicked.connect(self.start_run)
-        self.resume_offer = ResumeOffer(self)
+        self.resume_offer = ResumeOffer(self, tasks=tasks)
         self.resume_offer.changed.connect(self._on_resume_offer_changed)
         self.resume_button = self.resume_offer.button
         self.resume_button.clicked.connect(self.resume_run)
@@ -185,7 +189,7 @@ class RunPanel(QWidget):
         self.stats.setText(text)
 
     # -- resuming ------------------------------------------------------------------
-    def check_resumable(self) -> workers.Task | None:
+    def check_resumable(self) -> Task | None:
         """Look (on a worker) for an unfinished run of the open plate; ``resumable_changed`` follows."""
         if self.running:
             return None

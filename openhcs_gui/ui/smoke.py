@@ -66,12 +66,10 @@ class _Relay(QObject):
     fired = Signal(object)
     failed = Signal(str)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str, **kwargs: Any) -> Any:
-        """Run ``fn`` on the GUI's worker pool and relay its outcome."""
-        from openhcs_gui.ui import workers
-
-        return workers.submit(fn, *args, name=name, on_finished=self.fired.emit,
-                              on_failed=self._on_task_failed, **kwargs)
+    def submit(self, tasks: Any, fn: Callable[..., Any], *args: Any, name: str, **kwargs: Any) -> Any:
+        """Run ``fn`` on the window's workers (``tasks``) and relay its outcome."""
+        return tasks.submit(fn, *args, name=name, on_finished=self.fired,
+                            on_failed=self._on_task_failed, **kwargs)
 
     def watch(self, task: Any) -> Any:
         """Relay the failure of a task started elsewhere (its success has its own signal)."""
@@ -259,8 +257,8 @@ def _session(report: _Report, output_dir: Path) -> None:
         relay = _Relay()
         plate_dir = output_dir / "smoke_plate"
         with report.stage("make_plate"):
-            _wait(lambda: relay.submit(make_synthetic_plate, plate_dir, name="smoke plate",
-                                       **SMOKE_PLATE),
+            _wait(lambda: relay.submit(window.tasks, make_synthetic_plate, plate_dir,
+                                       name="smoke plate", **SMOKE_PLATE),
                   relay.fired, "writing the demo plate", 120, (relay.failed,))
         with report.stage("open_plate"):
             raw_wells: list[str] = []  # connected first: the raw images may come at once

@@ -3,6 +3,8 @@
 ``make_main_window`` is modelled on napari's ``make_napari_viewer``: it builds
 windows (hidden unless asked), tracks them, closes them after the test, waits
 for background work, and fails the test if a top-level widget leaked.
+Errors raised in Qt slots fail the test (pytest-qt's default ``qt_no_exception_capture``
+is off), so a result delivered to a deleted widget is caught here.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ def make_main_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:
     yield factory
 
     for window in windows:
-        window.close()
+        window.close()  # cancels the window's workers without waiting for them
         window.deleteLater()
+    _flush_deletes()  # the windows are gone while late calls may still be running...
+    # ...so their results must be dropped, not delivered to deleted widgets; wait for
+    # them here (never in closeEvent) so the next test starts on idle threads.
     assert workers.wait_idle(timeout=60), "background tasks still running after the test"
     _flush_deletes()
     leaked = [
@@ -83,3 +88,13 @@ def screenshot_dir() -> Path:
     """``tests/screenshots/`` (git-ignored), created on demand."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def permits() -> Iterator[type]:
+    """:class:`ui_helpers.Permits` with none granted; leftovers are taken back after the test."""
+    from ui_helpers import Permits
+
+    Permits.revoke_all()
+    yield Permits
+    Permits.revoke_all()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-from ui_helpers import open_plate_and_wait, slow_copy
+from ui_helpers import CALLS_PER_WELL, held_copy, open_plate_and_wait
 
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.functions import register_function
@@ -94,15 +94,17 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
                     and window.viewer.layers[0].metadata.get("well") == "B02", timeout=20000)
 
 
-def test_cancel_stops_the_run(make_main_window, small_plate: Path, qtbot) -> None:
+def test_cancel_stops_the_run(make_main_window, small_plate: Path, qtbot, permits) -> None:
     window = make_main_window()
     open_plate_and_wait(window, qtbot, small_plate)
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(held_copy, "held", backend=Backend.DISK)]))
     with qtbot.waitSignal(window.run_finished, timeout=60000) as blocker:
+        permits.grant(CALLS_PER_WELL)  # the first well only; the second waits for the click
         assert window.start_run()
         qtbot.waitUntil(lambda: window.run_panel.step_bars[0].value() >= 1, timeout=20000)
         qtbot.mouseClick(window.run_panel.cancel_button, Qt.MouseButton.LeftButton)
+        permits.grant(100)
     result = blocker.args[0]
     assert result.status is RunStatus.CANCELLED
     assert window.run_panel.step_bars[0].value() < 4

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from ui_helpers import open_plate_and_wait, slow_copy
+from ui_helpers import CALLS_PER_WELL, held_copy, open_plate_and_wait
 
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.pipeline import FunctionStep, Pipeline, demo_pipeline_path
@@ -15,18 +15,21 @@ from openhcs_gui.pipeline import FunctionStep, Pipeline, demo_pipeline_path
 pytestmark = pytest.mark.gui
 
 
-def test_resume_after_cancel_completes_the_remaining_wells(make_main_window, small_plate: Path, qtbot) -> None:
+def test_resume_after_cancel_completes_the_remaining_wells(make_main_window, small_plate: Path, qtbot,
+                                                           permits) -> None:
     window = make_main_window()
     panel = window.run_panel
     open_plate_and_wait(window, qtbot, small_plate)
     qtbot.waitUntil(lambda: panel.resume_offer.found is None and not panel.resume_button.isVisibleTo(panel))
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK, seconds=0.3)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(held_copy, "held", backend=Backend.DISK)]))
 
     with qtbot.waitSignal(window.run_finished, timeout=60000) as blocker:
+        permits.grant(CALLS_PER_WELL)  # the first well only; the second waits for the click
         assert window.start_run()
         qtbot.waitUntil(lambda: panel.overall.value() >= 1, timeout=20000)
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+        permits.grant(100)
     first = blocker.args[0]
     assert first.status is RunStatus.CANCELLED
     with qtbot.waitSignal(panel.resumable_changed, timeout=20000, check_params_cb=lambda f: f is not None):
@@ -55,16 +58,18 @@ def test_resume_after_cancel_completes_the_remaining_wells(make_main_window, sma
     qtbot.waitUntil(lambda: not panel.resume_button.isVisibleTo(panel), timeout=20000)  # nothing left to resume
 
 
-def test_resume_refused_is_one_clear_message(make_main_window, small_plate: Path, qtbot) -> None:
+def test_resume_refused_is_one_clear_message(make_main_window, small_plate: Path, qtbot, permits) -> None:
     window = make_main_window()
     panel = window.run_panel
     open_plate_and_wait(window, qtbot, small_plate)
     window.session.cfg.num_workers = 1
-    window.session.replace_pipeline(Pipeline([FunctionStep(slow_copy, "slow", backend=Backend.DISK, seconds=0.3)]))
+    window.session.replace_pipeline(Pipeline([FunctionStep(held_copy, "held", backend=Backend.DISK)]))
     with qtbot.waitSignal(window.run_finished, timeout=60000):
+        permits.grant(CALLS_PER_WELL)
         assert window.start_run()
         qtbot.waitUntil(lambda: panel.overall.value() >= 1, timeout=20000)
         window.cancel_run()
+        permits.grant(100)
     qtbot.waitUntil(lambda: panel.resumable is not None, timeout=20000)
     window.session.pipeline[0].kwargs["seconds"] = 0.01  # a different analysis: the engine refuses
     with qtbot.waitSignal(window.error_reported, timeout=20000) as blocker:
