@@ -39,8 +39,10 @@ $(PEERS)/.installed:
 bench-peers: $(STAMP) $(PEERS)/.installed
 	@$(PY) -m benchmarks --peers $(PEERS)/bin/python $(BENCH_ARGS)
 
+# ruff, then the layer contracts of pyproject.toml [tool.importlinter] (also run by make test).
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check openhcs_gui tests benchmarks
+	@$(VENV)/bin/lint-imports --no-cache
 
 # Installers for bench scientists (packaging/README.md). `package` always rebuilds;
 # `package-test` rebuilds only when the sources changed since the last build, then

@@ -356,7 +356,7 @@ def run_smoke_test(output_dir: str | os.PathLike[str], timeout_s: float = 600.0)
     timeout_s = float(os.environ.get("OPENHCS_SMOKE_TIMEOUT", timeout_s))
     report = _Report(out)
     report.write()
-    from openhcs_gui.cli import has_display
+    from openhcs_gui.display import has_display
 
     if not has_display():  # Qt would abort the process without a useful message
         why = ("no display: run under a desktop session or xvfb-run "
