@@ -28,6 +28,9 @@ _BUILTINS: dict[str, str] = {
     "count_objects": "openhcs_gui.functions.measure",
     "threshold_and_measure": "openhcs_gui.functions.measure",
     "stitch_sites": "openhcs_gui.functions.assemble",
+    "segment_nuclei": "openhcs_gui.functions.segmentation",
+    "segment_cells": "openhcs_gui.functions.segmentation",
+    "measure_quality": "openhcs_gui.functions.quality",
 }
 
 __all__ = [

@@ -67,6 +67,8 @@ _BUILTIN_MODULES = (
     "openhcs_gui.functions.projections",
     "openhcs_gui.functions.measure",
     "openhcs_gui.functions.assemble",
+    "openhcs_gui.functions.segmentation",
+    "openhcs_gui.functions.quality",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

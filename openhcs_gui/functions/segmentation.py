@@ -1,0 +1,355 @@
+"""Find nuclei and the cells around them, and measure every object.
+
+Nuclei (primary objects) are found by smoothing, an automatic threshold,
+splitting of touching nuclei (distance transform + seeded watershed, seeds
+at least half a typical radius apart) and a size filter derived from the
+typical diameter. Cells (secondary objects) grow from the nuclei into a
+cytoplasm channel by a seeded watershed, so cell *k* belongs to nucleus *k*.
+Everything is scikit-image / scipy; the per-object tables come from
+``regionprops_table`` (see :mod:`openhcs_gui.functions.objects`).
+
+Two ways to feed a segmentation step
+------------------------------------
+* **One image at a time** (``channel=0``, the default grouping
+  ``variable_components=["site"]``): every image of the stack is segmented on
+  its own; per-object intensities are read from that same image and the rows
+  carry the image's channel.
+* **One field's channels** (``channel=k`` for :func:`segment_nuclei`, always
+  for :func:`segment_cells`; step with ``variable_components=["channel"]``):
+  the stack is ``(channels, y, x)`` of one site, the nuclei are found in the
+  *k*-th image (1 = first channel) and the intensity of every object is
+  measured in every channel (columns ``mean_intensity_ch1``, ``..._ch2``...).
+
+Outputs are int32 label images (0 = background) and are declared as label
+outputs (``func.outputs == "labels"``) so storage can write them as labels.
+Tables: ``"objects"`` has one row per image (object count, means; NaN where
+there are no objects), ``"nuclei"`` / ``"cells"`` one row per object.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, TypeAdapter, ValidationError
+from scipy import ndimage as ndi
+
+from openhcs_gui.constants import Component
+from openhcs_gui.functions._stack import as_stack
+from openhcs_gui.functions.objects import Rows, object_rows, summary_row
+from openhcs_gui.functions.registry import register_function
+
+__all__ = [
+    "segment_nuclei",
+    "segment_cells",
+    "nuclei_labels",
+    "cell_labels",
+    "check_params",
+    "labels_output",
+    "THRESHOLD_METHODS",
+]
+
+ThresholdMethod = Literal["otsu", "li", "triangle", "yen", "isodata", "mean"]
+#: Automatic threshold methods by name (scikit-image ``threshold_*``).
+THRESHOLD_METHODS: tuple[str, ...] = typing.get_args(ThresholdMethod)
+
+#: Typical object diameter in pixels (a 2.5 px nucleus is below any objective's use).
+Diameter = Annotated[float, Field(ge=3, le=500)]
+#: Gaussian smoothing before thresholding, in pixels.
+Smoothing = Annotated[float, Field(ge=0, le=50)]
+#: Factor applied to the automatic threshold (> 1 stricter, < 1 more permissive).
+Correction = Annotated[float, Field(ge=0.2, le=5)]
+#: Position of a channel in a field's stack, 1 = first; 0 = each image on its own.
+ChannelPos = Annotated[int, Field(ge=0, le=64)]
+ChannelReq = Annotated[int, Field(ge=1, le=64)]
+
+
+# ----------------------------------------------------------------- parameters
+@functools.cache
+def _adapter(func: Callable[..., Any], name: str) -> TypeAdapter[Any]:
+    hints = typing.get_type_hints(func, include_extras=True)
+    return TypeAdapter(hints[name])
+
+
+def check_params(func: Callable[..., Any], **values: Any) -> None:
+    """Check values against ``func``'s annotated bounds and choices (a direct call, not a step).
+
+    Raises
+    ------
+    ValueError
+        One sentence naming the function, the parameter and the reason.
+    """
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{func.__name__}: parameter {name}={value!r} must be a finite number.")
+        try:
+            _adapter(func, name).validate_python(value)
+        except ValidationError as e:
+            reason = e.errors()[0]["msg"] if e.errors() else str(e)
+            raise ValueError(f"{func.__name__}: parameter {name}={value!r}: {reason}.") from None
+
+
+def labels_output(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare that ``func`` returns label images (``func.outputs = "labels"``)."""
+    func.outputs = "labels"  # type: ignore[attr-defined]
+    return func
+
+
+# ------------------------------------------------------------------ algorithms
+def _threshold(image: np.ndarray, method: str) -> float:
+    from skimage import filters
+
+    return float(getattr(filters, f"threshold_{method}")(image))
+
+
+def _relabel_keep(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Keep the ids where ``keep[id]`` is True, renumbered 1..k in order (one lookup)."""
+    keep = keep.copy()
+    keep[0] = False
+    return np.asarray((np.cumsum(keep) * keep)[labels], dtype=np.int32)
+
+
+def nuclei_labels(
+    image: np.ndarray,
+    typical_diameter: float = 14.0,
+    threshold_method: str = "otsu",
+    threshold_correction: float = 1.0,
+    smoothing: float = 1.0,
+    split_touching: bool = True,
+    exclude_border: bool = False,
+) -> tuple[np.ndarray, float]:
+    """Label the nuclei of one 2-D image; returns ``(labels int32, threshold)``.
+
+    A constant image has no threshold: no objects, threshold NaN. Objects
+    smaller than a disc of half the typical diameter are dropped.
+    """
+    from skimage.feature import peak_local_max
+    from skimage.measure import label
+    from skimage.segmentation import clear_border, watershed
+
+    smooth = image.astype(np.float32)
+    if smoothing > 0:
+        smooth = ndi.gaussian_filter(smooth, smoothing)
+    if float(smooth.min()) == float(smooth.max()):
+        return np.zeros(image.shape, np.int32), float("nan")
+    threshold = _threshold(smooth, threshold_method) * threshold_correction
+    mask = ndi.binary_fill_holes(smooth > threshold)
+    if split_touching:
+        # A light smoothing of the distance map removes the one-pixel maxima a
+        # ragged outline makes; seeds closer than ~a quarter diameter merge.
+        distance = ndi.gaussian_filter(ndi.distance_transform_edt(mask), typical_diameter / 32)
+        regions = label(mask)
+        peaks = peak_local_max(distance, min_distance=max(1, int(typical_diameter * 0.22)),
+                               labels=regions, exclude_border=False)
+        markers = np.zeros(mask.shape, np.int32)
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        labels = watershed(-distance, markers, mask=mask)
+        # a region without a peak (flat, tiny) keeps its own id after the seeded ones
+        lonely = regions * (labels == 0)
+        labels = np.where(lonely > 0, label(lonely > 0) + len(peaks), labels)
+    else:
+        labels = label(mask)
+    labels = np.asarray(labels, np.int32)
+    if exclude_border:
+        labels = clear_border(labels)
+    min_area = math.pi * (typical_diameter / 4) ** 2
+    keep = np.bincount(labels.ravel()) >= min_area
+    return _relabel_keep(labels, keep), threshold
+
+
+def cell_labels(
+    nuclei: np.ndarray,
+    cytoplasm: np.ndarray,
+    threshold_method: str = "otsu",
+    threshold_correction: float = 1.0,
+    smoothing: float = 1.0,
+    exclude_border: bool = False,
+) -> np.ndarray:
+    """Grow each nucleus into the cytoplasm image; cell *k* is grown from nucleus *k*.
+
+    The cell area is where the smoothed cytoplasm is above its threshold (plus
+    the nuclei); a seeded watershed on the inverted intensity divides it, so
+    neighbouring cells meet at the dimmest line between them. With
+    ``exclude_border`` a cell touching the image edge is dropped *in the
+    returned cells only*; use :func:`_drop_unmatched` to drop its nucleus too.
+    """
+    from skimage.segmentation import clear_border, watershed
+
+    smooth = cytoplasm.astype(np.float32)
+    if smoothing > 0:
+        smooth = ndi.gaussian_filter(smooth, smoothing)
+    if nuclei.max() == 0:
+        return np.zeros(nuclei.shape, np.int32)
+    if float(smooth.min()) == float(smooth.max()):
+        mask = nuclei > 0
+    else:
+        mask = (smooth > _threshold(smooth, threshold_method) * threshold_correction) | (nuclei > 0)
+    cells = np.asarray(watershed(-smooth, nuclei, mask=mask), np.int32)
+    if exclude_border:
+        cells = np.asarray(clear_border(cells), np.int32)
+    return cells
+
+
+def _drop_unmatched(nuclei: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only ids present in both images, renumbered 1..k the same way in both."""
+    n = int(max(nuclei.max(), cells.max())) + 1
+    keep = (np.bincount(nuclei.ravel(), minlength=n) > 0) & (np.bincount(cells.ravel(), minlength=n) > 0)
+    return _relabel_keep(nuclei, keep), _relabel_keep(cells, keep)
+
+
+# ------------------------------------------------------------ registered steps
+@register_function("segment_nuclei", category="segmentation")
+@labels_output
+def segment_nuclei(
+    stack: np.ndarray,
+    typical_diameter: Diameter = 14.0,
+    threshold_method: ThresholdMethod = "otsu",
+    threshold_correction: Correction = 1.0,
+    smoothing: Smoothing = 1.0,
+    split_touching: bool = True,
+    exclude_border: bool = False,
+    channel: ChannelPos = 0,
+) -> tuple[np.ndarray, dict[str, Rows]]:
+    """Find nuclei, split touching ones and measure each.
+
+    Each image is smoothed, thresholded automatically, touching nuclei are cut
+    apart along the narrow neck between them, and specks smaller than a disc
+    of half the typical diameter are removed. Each nucleus is then measured:
+    position, area, perimeter, shape and brightness. Set the typical diameter
+    to the size of an average nucleus in pixels (about 14 px at 20x on a
+    6.5 µm camera); it sets the splitting distance and the size filter.
+
+    Parameters
+    ----------
+    stack
+        Images ``(n, y, x)``; not modified. See the module docstring for ``channel``.
+    typical_diameter
+        Average nucleus diameter in pixels (3 to 500).
+    threshold_method
+        Automatic threshold: ``otsu`` (default; two clear populations), ``li``
+        (keeps dim nuclei), ``triangle`` (few, sparse nuclei), ``yen``,
+        ``isodata``, ``mean``.
+    threshold_correction
+        Multiplies the automatic threshold (0.2 to 5; above 1 is stricter).
+    smoothing
+        Gaussian sigma in pixels applied before thresholding (0 to 50).
+    split_touching
+        Cut touching nuclei apart (distance transform + seeded watershed).
+    exclude_border
+        Drop nuclei that touch the image edge (they are cut and mis-measured).
+    channel
+        0: segment every image of the stack on its own. k >= 1: the stack is one
+        field's channels; segment the k-th and measure intensity in all.
+
+    Returns
+    -------
+    tuple
+        ``(labels, {"objects": per image, "nuclei": per object})``; ``labels`` is
+        int32, ``(n, y, x)`` for ``channel=0`` else one image ``(1, y, x)``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of its range, or ``channel`` beyond the stack.
+    """
+    params = dict(typical_diameter=typical_diameter, threshold_method=threshold_method,
+                  threshold_correction=threshold_correction, smoothing=smoothing,
+                  split_touching=split_touching, exclude_border=exclude_border)
+    check_params(segment_nuclei, channel=channel, **params)
+    arr = as_stack(stack, "segment_nuclei")
+    if channel > len(arr):
+        raise ValueError(f"segment_nuclei: channel {channel} asked but the stack holds {len(arr)} image(s).")
+    if channel == 0:
+        labels = np.zeros(arr.shape, np.int32)
+        objects: Rows = []
+        nuclei: Rows = []
+        for i, image in enumerate(arr):
+            labels[i], threshold = nuclei_labels(image, **params)
+            rows = object_rows(labels[i], image, index=i)
+            nuclei.extend(rows)
+            objects.append({"index": i, **summary_row(rows), "threshold": threshold})
+        return labels, {"objects": objects, "nuclei": nuclei}
+    one, threshold = nuclei_labels(arr[channel - 1], **params)
+    rows = object_rows(one, arr)
+    summary = {**summary_row(rows, len(arr)), "threshold": threshold}
+    return one[np.newaxis], {"objects": [summary], "nuclei": rows}
+
+
+@register_function("segment_cells", category="segmentation",
+                   default_variable_components=(Component.CHANNEL,))
+@labels_output
+def segment_cells(
+    stack: np.ndarray,
+    nuclei_channel: ChannelReq = 1,
+    cell_channel: ChannelReq = 2,
+    typical_diameter: Diameter = 14.0,
+    threshold_method: ThresholdMethod = "otsu",
+    cell_threshold_method: ThresholdMethod = "otsu",
+    cell_threshold_correction: Correction = 1.0,
+    smoothing: Smoothing = 1.0,
+    exclude_border: bool = False,
+) -> tuple[np.ndarray, dict[str, Rows]]:
+    """Find nuclei, grow a cell around each, and measure both in every channel.
+
+    Nuclei are found as in "segment nuclei" (touching ones split). Each nucleus
+    then grows outwards through the cytoplasm stain until it meets the
+    background or a neighbouring cell, which it meets at the dimmest line
+    between them. Cell *k* belongs to nucleus *k* (its ``parent_id``). Use a
+    step with ``variable_components=["channel"]`` so each call sees one
+    field's channels.
+
+    Parameters
+    ----------
+    stack
+        One field's channels ``(c, y, x)``; not modified.
+    nuclei_channel, cell_channel
+        Position (1 = first) of the nuclear stain and of the cytoplasm stain.
+    typical_diameter
+        Average nucleus diameter in pixels (3 to 500).
+    threshold_method, cell_threshold_method
+        Automatic threshold for the nuclei and for the cell area.
+    cell_threshold_correction
+        Multiplies the cell-area threshold (0.2 to 5).
+    smoothing
+        Gaussian sigma in pixels for both channels (0 to 50).
+    exclude_border
+        Drop cells (and their nuclei) touching the image edge.
+
+    Returns
+    -------
+    tuple
+        ``(labels, {"objects", "nuclei", "cells"})``: ``labels`` int32 ``(c, y, x)``:
+        the nuclear channel's slot holds the nuclei, every other slot the cells.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of its range, a channel beyond the stack, or both the same.
+    """
+    check_params(segment_cells, nuclei_channel=nuclei_channel, cell_channel=cell_channel,
+                 typical_diameter=typical_diameter, threshold_method=threshold_method,
+                 cell_threshold_method=cell_threshold_method,
+                 cell_threshold_correction=cell_threshold_correction, smoothing=smoothing,
+                 exclude_border=exclude_border)
+    arr = as_stack(stack, "segment_cells")
+    if max(nuclei_channel, cell_channel) > len(arr) or nuclei_channel == cell_channel:
+        raise ValueError(
+            f"segment_cells: nuclei_channel={nuclei_channel} and cell_channel={cell_channel} must be "
+            f"two different channels of the {len(arr)}-channel field (set variable_components=['channel'])."
+        )
+    nuclei, threshold = nuclei_labels(arr[nuclei_channel - 1], typical_diameter, threshold_method,
+                                      1.0, smoothing, True, exclude_border)
+    cells = cell_labels(nuclei, arr[cell_channel - 1], cell_threshold_method,
+                        cell_threshold_correction, smoothing, exclude_border)
+    nuclei, cells = _drop_unmatched(nuclei, cells)
+    nuclei_rows = object_rows(nuclei, arr)
+    cell_rows = object_rows(cells, arr, parent=nuclei)
+    summary = {**summary_row(nuclei_rows, len(arr)), **summary_row(cell_rows, len(arr), prefix="cell_"),
+               "threshold": threshold}
+    out = np.repeat(cells[np.newaxis], len(arr), axis=0)
+    out[nuclei_channel - 1] = nuclei
+    return out, {"objects": [summary], "nuclei": nuclei_rows, "cells": cell_rows}

@@ -1,0 +1,212 @@
+"""Nuclei and cell segmentation: touching nuclei split, counts near the truth, cells match their nuclei."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.draw import ellipse
+from skimage.filters import threshold_otsu
+from skimage.measure import label
+
+from openhcs_gui.constants import Component
+from openhcs_gui.errors import PipelineError
+from openhcs_gui.functions import get_function, segment_cells, segment_nuclei
+from openhcs_gui.functions.segmentation import nuclei_labels
+from openhcs_gui.pipeline import FunctionStep
+
+
+def touching_field(
+    seed: int, diameter: float, overlap: float = 0.8, groups: tuple[int, ...] = (1,) * 10 + (2,) * 6 + (3,) * 3
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A nuclei image with singles, pairs and chains of three that touch.
+
+    Nuclei are filled ellipses (radii within 10 % of ``diameter / 2``); in a
+    cluster, neighbouring centres are ``overlap * diameter`` apart. Returns the
+    uint16 image (blurred, offset, Poisson noise), the true labels and the count.
+    """
+    rng = np.random.default_rng(seed)
+    shape = (int(26 * diameter),) * 2
+    truth = np.zeros(shape, np.int32)
+    signal = np.zeros(shape, np.float32)
+    placed: list[tuple[float, float, float]] = []
+    count = 0
+    for size in groups:
+        extent = diameter / 2 + overlap * diameter * (size - 1) + 2
+        for _ in range(5000):
+            cy, cx = rng.uniform(extent + 2, shape[0] - extent - 2, 2)
+            if all(math.hypot(cy - y, cx - x) > extent + e + 4 for y, x, e in placed):
+                break
+        placed.append((cy, cx, extent))
+        angle = rng.uniform(0, np.pi)
+        y, x = cy, cx
+        for j in range(size):
+            if j:
+                a = angle + (0 if j == 1 else rng.uniform(-np.pi / 3, np.pi / 3))
+                y, x = y + overlap * diameter * np.sin(a), x + overlap * diameter * np.cos(a)
+            radii = diameter / 2 * rng.uniform(0.9, 1.1, 2)
+            rr, cc = ellipse(y, x, *radii, shape=shape, rotation=rng.uniform(0, np.pi))
+            count += 1
+            free = truth[rr, cc] == 0
+            truth[rr[free], cc[free]] = count
+            signal[rr, cc] = np.maximum(signal[rr, cc], rng.uniform(0.6, 1.0))
+    image = rng.poisson(ndi.gaussian_filter(signal, 1.0) * 3000 + 200).astype(np.uint16)
+    return image, truth, count
+
+
+@pytest.mark.parametrize("diameter", [12.0, 16.0, 24.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_touching_nuclei_are_counted_within_5_percent(diameter: float, seed: int) -> None:
+    image, _, count = touching_field(seed, diameter)
+    labels, tables = segment_nuclei(image[np.newaxis], typical_diameter=diameter)
+    found = int(labels.max())
+    assert abs(found - count) <= 0.05 * count, (found, count)
+    assert tables["objects"][0]["object_count"] == found == len(tables["nuclei"])
+    # a plain threshold + label (what count_objects does) merges the clusters
+    smooth = ndi.gaussian_filter(image.astype(np.float32), 1.0)
+    assert label(smooth > threshold_otsu(smooth)).max() < 0.8 * count
+
+
+def test_split_objects_follow_the_true_nuclei() -> None:
+    image, truth, count = touching_field(3, 16.0)
+    labels, _ = nuclei_labels(image, typical_diameter=16.0)
+    # each found nucleus lies mostly on one true nucleus, and no two found ones share it
+    best = [np.bincount(truth[labels == k], minlength=count + 1)[1:].argmax() + 1
+            for k in range(1, labels.max() + 1)]
+    assert len(set(best)) >= 0.95 * count
+
+
+def test_without_splitting_clusters_stay_merged() -> None:
+    image, _, count = touching_field(0, 16.0)
+    merged, _ = nuclei_labels(image, typical_diameter=16.0, split_touching=False)
+    split, _ = nuclei_labels(image, typical_diameter=16.0)
+    assert merged.max() == 10 + 6 + 3 and split.max() > merged.max()
+
+
+def test_size_filter_follows_the_typical_diameter() -> None:
+    image = np.full((80, 80), 100, np.uint16)
+    for (y, x), r in zip([(20, 20), (20, 60), (60, 40)], [8, 8, 2], strict=True):
+        rr, cc = ellipse(y, x, r, r, shape=image.shape)
+        image[rr, cc] = 2000
+    labels, _ = nuclei_labels(image, typical_diameter=16)
+    assert labels.max() == 2  # the 4 px speck is below a disc of half the diameter
+    labels, _ = nuclei_labels(image, typical_diameter=4)
+    assert labels.max() == 3
+
+
+def test_border_objects_are_removed_only_when_asked() -> None:
+    image = np.full((64, 64), 100, np.uint16)
+    for y, x in [(32, 32), (32, 2), (61, 40)]:
+        rr, cc = ellipse(y, x, 6, 6, shape=image.shape)
+        image[rr, cc] = 3000
+    assert nuclei_labels(image, typical_diameter=12)[0].max() == 3
+    kept, _ = nuclei_labels(image, typical_diameter=12, exclude_border=True)
+    assert kept.max() == 1 and kept[32, 32] == 1
+
+
+def test_empty_and_constant_images_give_no_objects_and_nan_means() -> None:
+    stack = np.stack([np.zeros((40, 40), np.uint16), np.full((40, 40), 7, np.uint16)])
+    labels, tables = segment_nuclei(stack)
+    assert labels.dtype == np.int32 and not labels.any()
+    assert tables["nuclei"] == []
+    for row in tables["objects"]:
+        assert row["object_count"] == 0
+        assert all(math.isnan(row[c]) for c in ("mean_area_px2", "mean_intensity", "threshold"))
+
+
+def two_channel_field() -> tuple[np.ndarray, int]:
+    """Nuclei (channel 1) inside larger cell bodies (channel 2), some cells touching."""
+    image, _, count = touching_field(4, 12.0, overlap=1.3)
+    body = ndi.gaussian_filter(ndi.grey_dilation(image, size=11).astype(np.float32), 2.0)
+    return np.stack([image, (body * 0.8).astype(np.uint16)]), count
+
+
+def test_cells_grow_from_their_nuclei_and_share_their_ids() -> None:
+    field, count = two_channel_field()
+    labels, tables = segment_cells(field)
+    nuclei, cells = labels[0], labels[1]
+    assert labels.shape == field.shape and labels.dtype == np.int32
+    assert abs(int(nuclei.max()) - count) <= 0.05 * count and cells.max() == nuclei.max()
+    # every nucleus lies inside the cell with its id, and each cell is larger
+    inside = nuclei > 0
+    assert np.array_equal(cells[inside], nuclei[inside])
+    n_area = np.bincount(nuclei.ravel())[1:]
+    c_area = np.bincount(cells.ravel())[1:]
+    assert (c_area > n_area).all()
+    assert [r["parent_id"] for r in tables["cells"]] == [r["object_id"] for r in tables["cells"]]
+    assert {"mean_intensity_ch1", "mean_intensity_ch2"} <= set(tables["nuclei"][0])
+    summary = tables["objects"][0]
+    assert summary["object_count"] == summary["cell_count"] == nuclei.max()
+
+
+def test_cells_exclude_border_drops_the_cell_and_its_nucleus() -> None:
+    field = np.full((2, 64, 64), 100, np.uint16)
+    for y, x in [(32, 20), (32, 54)]:
+        rr, cc = ellipse(y, x, 5, 5, shape=(64, 64))
+        field[0, rr, cc] = 3000
+        rr, cc = ellipse(y, x, 11, 11, shape=(64, 64))
+        field[1, rr, cc] = 1500
+    labels, _ = segment_cells(field, typical_diameter=10)
+    assert labels[0].max() == 2
+    labels, tables = segment_cells(field, typical_diameter=10, exclude_border=True)
+    assert labels[0].max() == labels[1].max() == 1 and labels[0][32, 20] == 1
+    assert len(tables["nuclei"]) == len(tables["cells"]) == 1
+
+
+def test_segment_cells_names_a_missing_channel() -> None:
+    with pytest.raises(ValueError, match=r"segment_cells: nuclei_channel=1 and cell_channel=2 .* 1-channel field"):
+        segment_cells(np.zeros((1, 16, 16), np.uint16))
+
+
+def test_nuclei_in_a_field_are_measured_in_every_channel() -> None:
+    field, _ = two_channel_field()
+    labels, tables = segment_nuclei(field, typical_diameter=12, channel=1)
+    assert labels.shape == (1, *field.shape[1:])
+    row = tables["nuclei"][0]
+    assert "index" not in row and {"mean_intensity_ch1", "max_intensity_ch2"} <= set(row)
+    with pytest.raises(ValueError, match="channel 3 asked but the stack holds 2"):
+        segment_nuclei(field, channel=3)
+
+
+def test_segmentation_functions_are_registered_as_label_outputs() -> None:
+    for name in ("segment_nuclei", "segment_cells"):
+        entry = get_function(name)
+        assert entry.category == "segmentation" and entry.func.outputs == "labels"
+        assert entry.doc and entry.bounds()["typical_diameter"] == (3, 500)
+    assert get_function("segment_cells").default_variable_components == (Component.CHANNEL,)
+
+
+BOUNDED = [
+    (segment_nuclei, "typical_diameter", 2.9, 500.1),
+    (segment_nuclei, "threshold_correction", 0.19, 5.01),
+    (segment_nuclei, "smoothing", -0.1, 50.1),
+    (segment_nuclei, "channel", -1, 65),
+    (segment_cells, "nuclei_channel", 0, 65),
+    (segment_cells, "cell_channel", 0, 65),
+    (segment_cells, "typical_diameter", 2.9, 500.1),
+    (segment_cells, "cell_threshold_correction", 0.19, 5.01),
+    (segment_cells, "smoothing", -0.1, 50.1),
+]
+
+
+@pytest.mark.parametrize(("func", "param", "low", "high"), BOUNDED)
+def test_every_bound_is_enforced_in_a_call_and_a_step(func, param: str, low: float, high: float) -> None:
+    entry = get_function(func.__name__)
+    assert set(entry.bounds()) == {p for f, p, *_ in BOUNDED if f is func}
+    stack = np.zeros((2, 16, 16), np.uint16)
+    for bad in (low, high):
+        with pytest.raises(ValueError, match=rf"{func.__name__}: parameter {param}="):
+            func(stack, **{param: bad})
+        with pytest.raises(PipelineError, match=rf"parameter '{param}'"):
+            FunctionStep(func, name="seg", **{param: bad})
+
+
+@pytest.mark.parametrize("func", [segment_nuclei, segment_cells])
+def test_unknown_threshold_method_and_nan_are_refused(func) -> None:
+    stack = np.zeros((2, 16, 16), np.uint16)
+    with pytest.raises(ValueError, match=r"parameter threshold_method='median'"):
+        func(stack, threshold_method="median")
+    with pytest.raises(ValueError, match=r"parameter typical_diameter=nan must be a finite number"):
+        func(stack, typical_diameter=math.nan)
