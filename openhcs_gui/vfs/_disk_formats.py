@@ -19,7 +19,12 @@ from typing import IO, Any
 import numpy as np
 import tifffile
 
-__all__ = ["FORMATS", "SUPPORTED_EXTENSIONS", "Reader", "Writer"]
+from openhcs_gui.errors import InvalidPathError
+from openhcs_gui.metadata import PlateMetadata
+from openhcs_gui.vfs._physical import imagej_unit, space_unit, to_micrometre
+from openhcs_gui.vfs.keys import parse_image_name
+
+__all__ = ["FORMATS", "SUPPORTED_EXTENSIONS", "Reader", "Writer", "tiff_writer"]
 
 _INT_RE = re.compile(r"^[-+]?\d+$")
 _FLOAT_RE = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$|^[-+]?(nan|inf|infinity)$", re.I)
@@ -30,6 +35,56 @@ def _write_tiff(fh: IO[bytes], data: Any) -> None:
         raise TypeError(f"a TIFF file holds a numpy array, got {type(data).__name__}")
     # minisblack: planes are never reinterpreted as RGB, so the shape round-trips.
     tifffile.imwrite(fh, data, photometric="minisblack")
+
+
+#: dtypes an ImageJ hyperstack can hold (uint8, uint16, int16, float32).
+_IMAGEJ_DTYPES = "BHhf"
+
+
+def tiff_writer(meta: PlateMetadata | None, key: str) -> Writer:
+    """The TIFF writer for ``key``, carrying pixel size, unit and channel name from ``meta``.
+
+    Why ImageJ hyperstack metadata rather than OME-TIFF: Fiji opens an ImageJ
+    TIFF directly (no Bio-Formats dialog) with its calibration in µm and the
+    channel name as the slice label, and tifffile writes it with one call; a
+    2-D plane needs nothing OME-XML adds. dtypes ImageJ cannot hold (float64,
+    int32, bool, ...) get the same size as standard TIFF resolution tags in
+    pixels per centimetre, with unit and channel in the JSON description.
+    Unknown sizes and names are left out, never invented.
+    """
+    if meta is None:
+        return _write_tiff
+    unit = space_unit(meta)
+    px = meta.pixel_size_x if unit is not None else None
+    py = (meta.pixel_size_y or px) if px is not None else None
+    try:
+        label = meta.channel_name(parse_image_name(key).channel)
+    except InvalidPathError:
+        label = None
+    if not (px and py) and not label:
+        return _write_tiff
+
+    def write(fh: IO[bytes], data: Any) -> None:
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"a TIFF file holds a numpy array, got {type(data).__name__}")
+        if data.ndim == 2 and data.dtype.char in _IMAGEJ_DTYPES:
+            md: dict[str, Any] = {"Labels": [label]} if label else {}
+            if px and py:
+                md["unit"] = imagej_unit(unit) or unit
+                tifffile.imwrite(fh, data, imagej=True, resolution=(1 / px, 1 / py), metadata=md)
+            else:
+                tifffile.imwrite(fh, data, imagej=True, metadata=md)
+            return
+        extra: dict[str, Any] = {}
+        md = {"channel": label} if label else {}
+        um = to_micrometre(unit)
+        if px and py and um:
+            extra = {"resolution": (1e4 / (px * um), 1e4 / (py * um)),
+                     "resolutionunit": "CENTIMETER"}
+            md["unit"] = unit
+        tifffile.imwrite(fh, data, photometric="minisblack", metadata=md, **extra)
+
+    return write
 
 
 def _read_tiff(path: str) -> np.ndarray:

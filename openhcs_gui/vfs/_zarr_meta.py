@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from openhcs_gui.metadata import PlateGeometry, PlateMetadata, row_index, row_name
+from openhcs_gui.vfs._physical import space_unit
 from openhcs_gui.vfs._zarr_array import atomic_write, read_json
 
 __all__ = [
@@ -119,26 +120,6 @@ def plate_attrs(
 def well_attrs(field_paths: Sequence[str], version: str) -> dict[str, Any]:
     """``well`` attributes listing the well's fields (image groups) in order."""
     return {"well": _versioned({"images": [{"path": p} for p in field_paths]}, version)}
-
-
-#: NGFF space unit names, and the spellings instrument files use for them.
-_NGFF_SPACE_UNITS = {
-    "angstrom", "attometer", "centimeter", "decimeter", "exameter", "femtometer", "foot",
-    "gigameter", "hectometer", "inch", "kilometer", "megameter", "meter", "micrometer", "mile",
-    "millimeter", "nanometer", "parsec", "petameter", "picometer", "terameter", "yard",
-    "yoctometer", "yottameter", "zeptometer", "zettameter",
-}
-_UNIT_ALIASES = {"um": "micrometer", "\u00b5m": "micrometer", "\u03bcm": "micrometer",
-                 "micron": "micrometer", "nm": "nanometer", "mm": "millimeter", "m": "meter"}
-
-
-def space_unit(meta: PlateMetadata | None) -> str | None:
-    """The NGFF name of ``meta``'s length unit, or ``None`` when unknown or not a length."""
-    if meta is None or meta.unit is None:
-        return None
-    unit = meta.unit.strip()
-    unit = _UNIT_ALIASES.get(unit.lower(), _UNIT_ALIASES.get(unit, unit.lower()))
-    return unit if unit in _NGFF_SPACE_UNITS else None
 
 
 def physical_axes(meta: PlateMetadata | None) -> tuple[list[dict[str, Any]], list[float]]:

@@ -31,8 +31,9 @@ from openhcs_gui.errors import (
     StorageError,
     UnsupportedFormatError,
 )
+from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.vfs._disk_formats import FORMATS as _FORMATS
-from openhcs_gui.vfs._disk_formats import SUPPORTED_EXTENSIONS
+from openhcs_gui.vfs._disk_formats import SUPPORTED_EXTENSIONS, tiff_writer
 from openhcs_gui.vfs._disk_formats import Reader as _Reader
 from openhcs_gui.vfs._disk_formats import Writer as _Writer
 from openhcs_gui.vfs.base import (
@@ -47,6 +48,7 @@ from openhcs_gui.vfs.base import (
 __all__ = ["DiskBackend", "SUPPORTED_EXTENSIONS"]
 
 _TMP_SUFFIX = ".openhcs-tmp"
+_TIFF_WRITER = _FORMATS[".tif"][0]
 _TMP_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(_TMP_SUFFIX) + "$")
 
 
@@ -61,6 +63,9 @@ class DiskBackend(StorageBackend):
         Folder keys are relative to (a path or ``file://`` URL). Created on first write.
     read_only
         Refuse every write with :class:`~openhcs_gui.errors.ReadOnlyBackendError`.
+    plate_metadata
+        Physical metadata of the plate being written: TIFFs get its pixel size,
+        unit and the channel's name (see :func:`_disk_formats.tiff_writer`).
     max_workers
         Threads used by :meth:`save_batch` / :meth:`load_batch` (tifffile and
         numpy release the GIL while copying and writing). Default: CPU count, at most 8.
@@ -76,9 +81,11 @@ class DiskBackend(StorageBackend):
     scheme = "file"
 
     def __init__(
-        self, root: PathLike = "/", *, read_only: bool = False, max_workers: int | None = None
+        self, root: PathLike = "/", *, read_only: bool = False, max_workers: int | None = None,
+        plate_metadata: PlateMetadata | None = None,
     ) -> None:
         super().__init__(read_only=read_only)
+        self.plate_metadata = plate_metadata
         text = os.fspath(root)
         if text.startswith("file://"):
             text = text[len("file://"):] or "/"
@@ -86,6 +93,10 @@ class DiskBackend(StorageBackend):
         self.max_workers = max_workers or min(8, os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+
+    def set_plate_metadata(self, metadata: PlateMetadata | None) -> None:
+        """Use ``metadata`` for the TIFFs written from now on (``None``: none)."""
+        self.plate_metadata = metadata
 
     # ------------------------------------------------------------- helpers
     def _full(self, key: str) -> str:
@@ -173,6 +184,8 @@ class DiskBackend(StorageBackend):
         self._check_writable()
         key = normalize_path(path)
         writer = self._format(key)[0]
+        if writer is _TIFF_WRITER and self.plate_metadata is not None:
+            writer = tiff_writer(self.plate_metadata, key)
         full = self._full(key)
         if os.path.isdir(full):
             raise PathExistsError(f"Cannot save to {self._where(key)}: it is a folder.")

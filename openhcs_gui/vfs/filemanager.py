@@ -22,10 +22,11 @@ from openhcs_gui.vfs.base import PathLike, StorageBackend
 
 if TYPE_CHECKING:
     from openhcs_gui.config import ZarrConfig
+    from openhcs_gui.metadata import PlateMetadata
 
 __all__ = ["FileManager", "register_backend", "registered_backends", "UnknownBackendError"]
 
-#: Builds a backend from the FileManager's options (currently ``zarr_config``).
+#: Builds a backend from the FileManager's options (``zarr_config``, ``plate_metadata``).
 BackendFactory = Callable[[Mapping[str, Any]], StorageBackend]
 
 
@@ -73,13 +74,14 @@ def _memory(options: Mapping[str, Any]) -> StorageBackend:
 def _disk(options: Mapping[str, Any]) -> StorageBackend:
     from openhcs_gui.vfs.disk import DiskBackend
 
-    return DiskBackend()
+    return DiskBackend(plate_metadata=options.get("plate_metadata"))
 
 
 def _zarr(options: Mapping[str, Any]) -> StorageBackend:
     from openhcs_gui.vfs.zarr_store import ZarrBackend  # lazy: zarr is heavy
 
-    backend: StorageBackend = ZarrBackend(options.get("zarr_config"))
+    backend: StorageBackend = ZarrBackend(options.get("zarr_config"),
+                                          plate_metadata=options.get("plate_metadata"))
     return backend
 
 
@@ -98,6 +100,12 @@ class FileManager:
         (e.g. a ``DiskBackend(root=...)`` or a shared ``MemoryBackend``).
     zarr_config
         Passed to the zarr backend when it is first needed.
+    plate_metadata
+        Physical metadata of the plate a run writes (pixel size, units,
+        channel names and colours, plate name and geometry). The zarr backend
+        puts it in the OME-Zarr ``multiscales``/``omero``/``plate`` metadata,
+        the disk backend in the TIFF resolution tags; given ``backends`` get it
+        too. See :meth:`set_plate_metadata`.
     """
 
     def __init__(
@@ -105,12 +113,16 @@ class FileManager:
         backends: Mapping[Backend | str, StorageBackend] | None = None,
         *,
         zarr_config: ZarrConfig | None = None,
+        plate_metadata: PlateMetadata | None = None,
     ) -> None:
         self.zarr_config = zarr_config
+        self.plate_metadata = plate_metadata
         self._lock = threading.Lock()
         self._backends: dict[str, StorageBackend] = {}
         for name, backend in (backends or {}).items():
             self._backends[self._resolve_name(name)] = backend
+        if plate_metadata is not None:
+            self.set_plate_metadata(plate_metadata)
 
     @staticmethod
     def _resolve_name(name: Backend | str) -> str:
@@ -136,9 +148,23 @@ class FileManager:
         with self._lock:  # two worker threads must not create two memory stores
             found = self._backends.get(key)
             if found is None:
-                found = _REGISTRY[key]({"zarr_config": self.zarr_config})
+                found = _REGISTRY[key]({"zarr_config": self.zarr_config,
+                                        "plate_metadata": self.plate_metadata})
                 self._backends[key] = found
         return found
+
+    def set_plate_metadata(self, metadata: PlateMetadata | None) -> None:
+        """Give every backend (created now or later) the plate's physical metadata.
+
+        Backends without a ``set_plate_metadata`` method (memory) ignore it.
+        """
+        with self._lock:
+            self.plate_metadata = metadata
+            backends = list(self._backends.values())
+        for backend in backends:
+            setter = getattr(backend, "set_plate_metadata", None)
+            if setter is not None:
+                setter(metadata)
 
     @property
     def active_backends(self) -> dict[str, StorageBackend]:

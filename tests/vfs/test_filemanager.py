@@ -129,7 +129,7 @@ def test_registry_plugin_and_close() -> None:
         with FileManager(zarr_config=None) as fm:
             fm.save("x", "a.txt", "recording")
             fm.backend("recording")
-            assert len(made) == 1 and made[0] == {"zarr_config": None}
+            assert len(made) == 1 and made[0] == {"zarr_config": None, "plate_metadata": None}
         assert _Recording.closed == 1
     finally:
         from openhcs_gui.vfs import filemanager
