@@ -145,12 +145,18 @@ def nuclei_labels(
         regions = label(mask)
         peaks = peak_local_max(distance, min_distance=max(1, int(typical_diameter * 0.22)),
                                labels=regions, exclude_border=False)
-        markers = np.zeros(mask.shape, np.int32)
-        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        # Seeds on one flat ridge (a square-ish nucleus) are one seed: label the
+        # connected plateaus of local maxima and keep those holding a peak.
+        plateaus = label(mask & (distance >= ndi.maximum_filter(distance, size=3)))
+        seeded = np.zeros(int(plateaus.max()) + 1, bool)
+        seeded[plateaus[tuple(peaks.T)]] = True
+        seeded[0] = False
+        markers = _relabel_keep(plateaus, seeded)
+        n_seeds = int(markers.max())
         labels = watershed(-distance, markers, mask=mask)
         # a region without a peak (flat, tiny) keeps its own id after the seeded ones
         lonely = regions * (labels == 0)
-        labels = np.where(lonely > 0, label(lonely > 0) + len(peaks), labels)
+        labels = np.where(lonely > 0, label(lonely > 0) + n_seeds, labels)
     else:
         labels = label(mask)
     labels = np.asarray(labels, np.int32)
