@@ -113,12 +113,13 @@ class _Emitter:
                     log.exception("progress listener %r failed on %r", cb, event)
 
 
-def _make_filemanager(cfg: GlobalPipelineConfig, plate_path: Path) -> Any:
+def _make_filemanager(cfg: GlobalPipelineConfig, plate: Any) -> Any:
+    """A FileManager whose writers carry the plate's physical metadata (µm, channel names)."""
     from openhcs_gui.vfs import FileManager
 
-    level = effective_materialization(cfg, plate_path).compression_level
+    level = effective_materialization(cfg, Path(plate.path)).compression_level
     zarr_cfg = ZarrConfig(**{**cfg.zarr.model_dump(), "compression_level": level})
-    return FileManager(zarr_config=zarr_cfg)
+    return FileManager(zarr_config=zarr_cfg, plate_metadata=getattr(plate, "metadata", None))
 
 
 def _open(plate: Any) -> Any:
@@ -278,7 +279,7 @@ def _execute(
     """Run the wells into the claimed ``workspace``; provenance says how it ended."""
     done = state.done if state is not None else ()
     units = [u for u in _units(index) if u.well not in done]
-    fm = _make_filemanager(cfg, Path(index.path))
+    fm = _make_filemanager(cfg, index)
     prov = ProvenanceWriter(workspace, cfg, pipeline, index, plan, previous=state.doc if state else None)
     prov.write(force=True)
     emit = _Emitter(prov.on_event, progress)
