@@ -76,7 +76,7 @@ def field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
         return {}
     labels = {c - 1: n for c, n in plate.channel_names.items()}
     return image_attrs(_field_name(plate, state.path), state.array.shape[0], state.array.dtype,
-                       state.ranges, labels, plate.version, meta=meta)
+                       plate.window(state.ranges), labels, plate.version, meta=meta)
 
 
 def write_field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
@@ -113,6 +113,43 @@ def _repair_field(plate: PlateState, path: str, config: ZarrConfig,
                 old = state.ranges.get(c, (lo, hi))
                 state.ranges[c] = (min(old[0], lo), max(old[1], hi))
     write_field_attrs(plate, state, config, meta)
+
+
+def _plate_window(field_dirs: list[str], fmt: int) -> None:
+    """Give every field's omero channels the display window of the whole plate.
+
+    The window is the union of the fields' own windows (each covers its
+    data), so it covers the data of every well, also those other processes
+    wrote; napari-ome-zarr shows a plate with the first field's window, which
+    therefore must not be that field's alone. Only changed files are written.
+    """
+    docs: dict[str, dict[str, Any]] = {}
+    window: dict[int, tuple[float, float]] = {}
+    for d in field_dirs:
+        group = read_group(d)
+        omero = group[0].get("omero") if group is not None else None
+        if not isinstance(omero, dict):
+            continue
+        docs[d] = group[0]  # type: ignore[index]
+        for c, ch in enumerate(omero.get("channels", [])):
+            w = ch.get("window") or {}
+            lo, hi = w.get("start"), w.get("end")
+            if isinstance(lo, int | float) and isinstance(hi, int | float):
+                old = window.get(c, (lo, hi))
+                window[c] = (min(old[0], lo), max(old[1], hi))
+    for d, attrs in docs.items():
+        changed = False
+        for c, ch in enumerate(attrs["omero"].get("channels", [])):
+            w = ch.get("window")
+            if c not in window or not isinstance(w, dict):
+                continue
+            lo, hi = window[c]
+            if (w.get("start"), w.get("end")) != (lo, hi):
+                w.update(start=lo, end=hi, min=min(w.get("min", lo), lo),
+                         max=max(w.get("max", hi), hi))
+                changed = True
+        if changed:
+            write_group(d, attrs, fmt)
 
 
 # ------------------------------------------------------------------ plate
@@ -216,12 +253,16 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
                 wells = scan_wells(plate.path)
                 for path, fields in ours.items():
                     wells[path] = sorted(set(wells.get(path, [])) | set(fields), key=int)
+                field_dirs = []
                 for path, fields in wells.items():
                     _write_well(plate, path, fields, meta_on, only_if_changed=True)
                     for f in fields:
                         field_dir = os.path.join(plate.path, *path.split("/"), f)
+                        field_dirs.append(field_dir)
                         if not os.path.exists(_node_file(field_dir, fmt)):
                             _repair_field(plate, field_dir, config, meta)
+                if config.ome_zarr_metadata:
+                    _plate_window(field_dirs, fmt)
                 cells = {_cell(p) for p in wells if _ROW.match(p.split("/")[0])}
                 field_count = max((len(f) for f in wells.values()), default=1)
             else:

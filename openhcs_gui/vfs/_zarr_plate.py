@@ -138,7 +138,26 @@ class PlateState:
     written: bool = False
     #: well paths this backend deleted (left out when merging other writers' wells)
     deleted: set[str] = field(default_factory=set)
+    #: 0-based channel -> (min, max) of all data this backend wrote (the display window)
+    ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ranges_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_ranges(self, ranges: dict[int, tuple[float, float]]) -> None:
+        """Widen the plate-wide value range by one field's ranges."""
+        with self._ranges_lock:
+            for c, (lo, hi) in ranges.items():
+                old = self.ranges.get(c)
+                self.ranges[c] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+    def window(self, field_ranges: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:
+        """Display ranges for a field: the whole plate's so far, widened by the field's own."""
+        with self._ranges_lock:
+            out = dict(self.ranges)
+        for c, (lo, hi) in field_ranges.items():
+            old = out.get(c)
+            out[c] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+        return out
 
     def field_state(self, key: ImageKey, *, load: bool = True) -> FieldState | None:
         """The field holding ``key`` (array opened), or ``None`` if the plate lacks it."""

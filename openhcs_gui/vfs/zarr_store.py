@@ -226,6 +226,8 @@ class ZarrBackend(StorageBackend):
             stats = self._map(run_chunk, chunks, beside=lambda: self._beside_chunks(fields, writes))
             for w in writes:
                 w.commit([s for c, s in zip(chunks, stats, strict=True) if c.owner is w])
+            for (plate, _well, state, _planes) in fields:
+                plate.add_ranges(state.ranges)
         finally:
             try:  # a field prepared before an error still gets its array metadata
                 self._write_structure(fields, writes)

@@ -164,3 +164,28 @@ def test_tiff_without_known_size_has_no_invented_calibration(tmp_path: Path) -> 
         assert tif.imagej_metadata["Labels"] == "DAPI"
         assert "unit" not in tif.imagej_metadata
         assert tif.pages[0].tags["XResolution"].value == (1, 1)
+
+
+# ------------------------------------------------------- plate-wide display window
+def test_display_window_comes_from_the_whole_plate(tmp_path: Path) -> None:
+    b = ZarrBackend(root=tmp_path)
+    rng = np.random.default_rng(0)
+    levels = {"A01": (100, 200), "A02": (1000, 5000), "B01": (50, 300)}  # dim well first
+    for well, (lo, hi) in levels.items():
+        keys = [f"{STORE}/{ImageKey(well, s, c).filename()}" for s in (1, 2) for c in (1, 2)]
+        datas = [rng.integers(lo, hi, (16, 16), dtype=np.uint16, endpoint=True) for _ in keys]
+        datas[0][0, 0], datas[0][0, 1] = lo, hi  # each well spans exactly its levels
+        datas[1][0, 0], datas[1][0, 1] = lo, hi
+        b.save_batch(datas, keys)
+    other = ZarrBackend(root=tmp_path)  # another writer's well is part of the plate too
+    bright = np.full((16, 16), 9000, np.uint16)
+    bright[0, 0] = 8000
+    other.save(bright, f"{STORE}/C01_s1_w1_z1.tif")
+    other.close()
+    b.close()
+    for field in ("A/1/0", "A/2/1", "B/1/0", "C/1/0"):
+        channels = _ome(tmp_path / STORE / field)["omero"]["channels"]
+        window = channels[0]["window"]
+        assert (window["start"], window["end"]) == (50.0, 9000.0), field
+    window = _ome(tmp_path / STORE / "A/1/0")["omero"]["channels"][1]["window"]
+    assert (window["start"], window["end"]) == (50.0, 5000.0)
