@@ -257,6 +257,8 @@ def take_result(
         raise PipelineError(
             f"{_where(step, func)} returned shape {stack.shape}; expected a stack (n, y, x) or an image (y, x)."
         )
+    if 0 in stack.shape:
+        raise PipelineError(f"{_where(step, func)} returned an empty stack of shape {stack.shape}; images need pixels.")
     if stack.dtype.kind not in _IMAGE_KINDS:
         raise PipelineError(
             f"{_where(step, func)} returned images of dtype {stack.dtype}; images must be boolean, "

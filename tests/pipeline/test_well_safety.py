@@ -54,6 +54,7 @@ _calls = {"n": 0}
 _BAD_RESULTS: dict[str, Any] = {
     "object dtype": lambda s: s.astype(object),
     "complex dtype": lambda s: s.astype(np.complex64),
+    "no pixels": lambda s: np.zeros((len(s), 0, 5), np.uint16),
     "table as text": lambda s: (s.copy(), {"objects": "not rows"}),
     "row not a dict": lambda s: (s.copy(), {"objects": [1, 2]}),
     "array in a cell": lambda s: (s.copy(), {"objects": [{"index": 0, "area": np.zeros(3)}]}),
@@ -63,6 +64,7 @@ _BAD_RESULTS: dict[str, Any] = {
 _EXPECTED_REASON = {
     "object dtype": "dtype object",
     "complex dtype": "dtype complex64",
+    "no pixels": "empty stack of shape (2, 0, 5)",
     "table as text": "table 'objects' as str",
     "row not a dict": "row 0 of type int",
     "array in a cell": "a ndarray in row 0, column 'area'",
