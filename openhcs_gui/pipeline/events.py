@@ -110,17 +110,19 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class CancelToken:
-    """Thread-safe cancel flag checked before every function call.
+    """Thread-safe cancel flag, polled by each well worker while a function runs.
 
-    Threads are never killed: a worker finishes the function it is in, sees
-    the flag and stops, so everything already materialized stays valid.
+    Threads are never killed: a worker abandons the call it waits on (the call
+    finishes in the background and its result is discarded, see
+    :mod:`openhcs_gui.pipeline.calls`) and stops before writing anything, so
+    everything already materialized stays valid.
     """
 
     def __init__(self) -> None:
         self._event = threading.Event()
 
     def cancel(self) -> None:
-        """Ask the run to stop as soon as the current function calls return."""
+        """Ask the run to stop; workers give up their current call within ~50 ms."""
         self._event.set()
 
     @property

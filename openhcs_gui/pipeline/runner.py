@@ -122,6 +122,22 @@ def _make_filemanager(cfg: GlobalPipelineConfig, plate: Any) -> Any:
     return FileManager(zarr_config=zarr_cfg, plate_metadata=getattr(plate, "metadata", None))
 
 
+def _check_parameters(steps: Sequence[Any]) -> None:
+    """Re-check every step's parameters before any work.
+
+    Steps validate when built or loaded, but ``step.kwargs`` can be edited in
+    place afterwards (the GUI, a script); a bad value must stop the run here
+    with one line, not fail every well.
+    """
+    for step in steps:
+        funcs = step.func if isinstance(getattr(step, "func", None), dict) else {None: None}
+        for channel in funcs:
+            try:
+                step.chain_for(channel)
+            except (TypeError, ValueError) as e:
+                raise PipelineError(f"Step '{step.name}': {e}") from e
+
+
 def _open(plate: Any) -> Any:
     if hasattr(plate, "images") and hasattr(plate, "wells"):  # an opened PlateIndex
         return plate
@@ -186,7 +202,8 @@ def run_pipeline(
         Called with every :mod:`progress event <openhcs_gui.pipeline.events>`,
         from worker threads (one at a time).
     cancel
-        Set it to stop the run within one function call per worker.
+        Set it to stop the run: each worker abandons its current function call
+        within ~50 ms (see :mod:`openhcs_gui.pipeline.calls`).
     overwrite
         Replace an existing finished workspace instead of creating
         ``<plate>_workspace_N`` (see :mod:`openhcs_gui.pipeline.workspace`).
@@ -230,6 +247,7 @@ def run_pipeline(
     steps = list(pipeline)
     if not steps:
         raise PipelineError("The pipeline has no steps.")
+    _check_parameters(steps)
     index = _open(plate)
     if not index.wells:
         raise PlateError(f"Plate {index.path} has no images.")

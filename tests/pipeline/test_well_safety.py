@@ -152,3 +152,21 @@ def test_a_malformed_result_fails_only_its_well_with_one_line(plate, cfg, kind: 
     assert not any("A01" in f for f in files) and not any("escaped" in f for f in files)
     assert {r["well"] for r in result.get_table("measure", "objects")} == {"B02", "A02", "B01"}
     assert not list(Path(result.workspace).parent.glob("**/escaped*"))
+
+
+def test_parameter_edited_in_place_after_building_stops_the_run_before_any_work(tmp_path) -> None:
+    """A GUI/script edit of ``step.kwargs`` bypasses the model validator; the run still refuses it."""
+    import pytest
+
+    from openhcs_gui import FunctionStep, GlobalPipelineConfig, Pipeline
+    from openhcs_gui.errors import PipelineError
+    from openhcs_gui.functions import get_function
+    from openhcs_gui.plates.synthetic import make_synthetic_plate
+
+    plate = make_synthetic_plate(tmp_path / "p", wells=["A01"], sites=1, channels=1, shape=(32, 32))
+    step = FunctionStep(func=get_function("gaussian_blur"), name="blur", sigma=1.0)
+    step.kwargs["sigma"] = float("nan")
+    cfg = GlobalPipelineConfig(num_workers=1)
+    with pytest.raises(PipelineError, match="blur.*sigma"):
+        Pipeline([step]).run(plate, cfg)
+    assert not list(tmp_path.glob("*_workspace*")), "nothing may be written for a refused run"
