@@ -1,7 +1,8 @@
 """``python -m benchmarks``: generate the plate once, measure every figure, print, save JSON.
 
 Groups (``--only``): ``storage`` (zarr, disk, memory), ``pipeline``
-(end-to-end, memory vs disk, workers), ``rss``, ``gui-start`` (cold start) and
+(end-to-end, memory vs disk, workers), ``provenance`` (its share of a
+1536-well x 4-site run, on its own tiny-pixel plate), ``rss``, ``gui-start`` (cold start) and
 ``gui-run`` (responsiveness, viewer open; both need Xvfb) and ``peers``
 (polystore, only with ``--peers PYTHON``). A group that cannot run records
 why under ``skipped`` instead of inventing a number.
@@ -24,7 +25,7 @@ from typing import Any
 from benchmarks._core import Figure, SkipGroup, format_table, machine_info, versions
 from benchmarks.plate import SIZES, BenchPlate, make_bench_plate
 
-GROUPS = ("storage", "pipeline", "rss", "gui-start", "gui-run", "peers")
+GROUPS = ("storage", "pipeline", "provenance", "rss", "gui-start", "gui-run", "peers")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -52,7 +53,7 @@ def _groups(args: argparse.Namespace) -> list[str]:
 
 def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
              raw: dict[str, Any]) -> dict[str, Callable[[], list[Figure]]]:
-    from benchmarks import gui, peers, pipeline_bench, storage
+    from benchmarks import gui, peers, pipeline_bench, provenance, storage
 
     def run_storage() -> list[Figure]:
         figs, raw["zarr_write"] = storage.zarr_figures(plate)
@@ -61,6 +62,7 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
     return {
         "storage": run_storage,
         "pipeline": lambda: pipeline_bench.pipeline_figures(plate, work),
+        "provenance": lambda: provenance.provenance_figures(work, provenance.WELLS[args.size]),
         "rss": lambda: pipeline_bench.rss_figures(plate, work),
         "gui-start": lambda: gui.cold_start_figures(plate, work),
         "gui-run": lambda: gui.run_figures(plate, work),

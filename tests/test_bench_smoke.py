@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENGINE_FIGURES = [
     "zarr.write", "zarr.compression", "zarr.codec_bound", "zarr.single_read", "zarr.read",
     "disk.write", "disk.read", "memory.roundtrip",
-    "pipeline.end_to_end", "pipeline.memory_vs_disk", "pipeline.workers",
+    "pipeline.end_to_end", "pipeline.memory_vs_disk", "pipeline.workers", "provenance.share",
     "rss.peak", "rss.growth",
 ]
 GUI_FIGURES = ["gui.cold_start", "gui.responsiveness", "gui.viewer_open"]

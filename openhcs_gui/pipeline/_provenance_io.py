@@ -14,21 +14,28 @@ hand-edited or damaged file gives one sentence naming the field, never a
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from openhcs_gui import _jsonio
+from openhcs_gui._atomic import append_line_durable
 from openhcs_gui.constants import Backend, RunStatus
-from openhcs_gui.errors import PipelineError
+from openhcs_gui.errors import PipelineError, StorageError
 
-__all__ = ["FORMAT", "JOURNAL_NAME", "METADATA_NAME", "journal_line", "merge_journal", "read_provenance",
-           "validate_document"]
+__all__ = ["FORMAT", "JOURNAL_NAME", "JournalWriter", "METADATA_NAME", "journal_line", "merge_journal",
+           "read_provenance", "validate_document"]
+
+log = logging.getLogger(__name__)
 
 METADATA_NAME = "openhcs_metadata.json"
 #: Per-well completion records of a run in progress, merged into METADATA_NAME.
 JOURNAL_NAME = "openhcs_metadata.journal.jsonl"
 FORMAT = "openhcs-workspace"
+IDLE_SECONDS = 2.0  #: the journal thread ends after this long without a line to write
 
 _NUM = (int, float)
 _TOP: dict[str, tuple[Any, bool]] = {  # key: (types, required)
@@ -136,6 +143,78 @@ def journal_line(well: str, entry: dict[str, Any], steps: dict[int, dict[str, li
     """One journal record: a finished well's entry, its outputs per step, errors and counts."""
     return {"well": well, "entry": entry, "steps": {str(i): v for i, v in steps.items()}, "errors": errors,
             "images_written": images_written, "bytes_written": bytes_written}
+
+
+class JournalWriter:
+    """Appends journal lines from any thread; a background thread writes and fsyncs them in batches.
+
+    :meth:`append` only queues (the run's event lock is never held across a
+    disk flush); the drain thread writes every queued line with one
+    ``write`` and one ``fsync`` (group commit), so a burst of finished wells
+    costs one flush. A line is durable once :meth:`flush` returns; a kill
+    before that loses at most the last wells' records (they run again on
+    resume), never their outputs' correctness.
+
+    Parameters
+    ----------
+    path
+        The journal file (:data:`JOURNAL_NAME` in the workspace).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: StorageError | None = None  #: first failed write (logged once)
+        self.io_seconds = 0.0  #: time the drain thread spent writing and flushing
+        self._queue: list[str] = []
+        self._running = self._busy = self._closed = False
+        self._cond = threading.Condition()
+
+    def append(self, line: str) -> None:
+        """Queue one JSON line (no newline inside) for writing."""
+        with self._cond:
+            self._queue.append(line)
+            self._cond.notify_all()
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._drain, name="openhcs-journal", daemon=True).start()
+
+    def _drain(self) -> None:
+        """Write batches until the queue stays empty for :data:`IDLE_SECONDS` (then the thread ends)."""
+        while True:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+                if not self._queue and not self._closed:
+                    self._cond.wait(IDLE_SECONDS)
+                if not self._queue:
+                    self._running = False
+                    self._cond.notify_all()
+                    return
+                lines, self._queue = self._queue, []
+                self._busy = True
+            t0 = time.perf_counter()
+            try:
+                append_line_durable(self.path, "\n".join(lines))
+            except StorageError as e:
+                if self.error is None:
+                    self.error = e
+                    log.warning("%s", e)
+            self.io_seconds += time.perf_counter() - t0
+
+    def flush(self) -> None:
+        """Return once every queued line is written and fsynced (or failed)."""
+        with self._cond:
+            while self._running and (self._queue or self._busy):
+                self._cond.wait()
+
+    def close(self) -> None:
+        """Flush, then let the thread end now instead of after :data:`IDLE_SECONDS` (appending restarts it)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self.flush()
+        with self._cond:
+            self._closed = False
 
 
 def _apply(doc: dict[str, Any], rec: dict[str, Any], where: str) -> None:

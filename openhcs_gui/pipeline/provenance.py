@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from openhcs_gui import _jsonio
-from openhcs_gui._atomic import append_line_durable, storage_error, write_text_atomic
+from openhcs_gui._atomic import storage_error, write_text_atomic
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.errors import PipelineError, StorageError
 from openhcs_gui.pipeline._provenance_io import (
     FORMAT,
     JOURNAL_NAME,
     METADATA_NAME,
+    JournalWriter,
     journal_line,
     read_provenance,
 )
@@ -102,29 +103,38 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 def zarr_arrays(store: Path) -> list[str]:
-    """Relative paths of every array in a zarr store (v2 ``.zarray`` or v3 ``zarr.json``)."""
+    """Relative paths of every array in a zarr store (v2 ``.zarray`` or v3 ``zarr.json``).
+
+    An array's own folder (its chunk tree) is not descended into, so the
+    cost grows with the number of arrays, not of chunks.
+    """
     found: list[str] = []
-    if not store.is_dir():
+    root = os.fspath(store)
+    if not os.path.isdir(root):
         return found
-    for dirpath, _dirs, files in os.walk(store):
-        rel = Path(dirpath).relative_to(store).as_posix()
+    for dirpath, dirs, files in os.walk(root):
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         if ".zarray" in files:
             found.append(rel)
+            dirs.clear()
         elif "zarr.json" in files:
             try:
-                meta = json.loads((Path(dirpath) / "zarr.json").read_text(encoding="utf-8"))
+                with open(os.path.join(dirpath, "zarr.json"), encoding="utf-8") as fh:
+                    meta = json.load(fh)
             except (OSError, ValueError):
                 continue
-            if meta.get("node_type") == "array":
+            if isinstance(meta, dict) and meta.get("node_type") == "array":
                 found.append(rel)
+                dirs.clear()
     return sorted(found)
 
 
 class ProvenanceWriter:
     """Keeps the provenance document; journals each finished well, writes the document at start and end.
 
-    A finished well costs one fsynced line appended to :data:`JOURNAL_NAME`
-    (its entry, outputs and errors), so a run of N wells writes O(N) bytes in
+    A finished well costs one line appended to :data:`JOURNAL_NAME` (its
+    entry, outputs and errors; written and fsynced in batches by a background
+    thread, see :class:`JournalWriter`), so a run of N wells writes O(N) bytes in
     total; the whole document is written only by :meth:`write` (the runner
     calls it at the start) and :meth:`finish`. After each full write the
     journal is removed: the document then holds everything it said.
@@ -147,12 +157,12 @@ class ProvenanceWriter:
                  interval: float = 1.0, previous: dict[str, Any] | None = None) -> None:
         self.path = Path(workspace) / METADATA_NAME
         self.journal = Path(workspace) / JOURNAL_NAME
+        self._journal = JournalWriter(self.journal)
         self.interval = interval
         self._lock = threading.Lock()
         self._last = 0.0
         self._t0 = time.perf_counter()
         self._pending: dict[str, dict[str, Any]] = {}  # well -> outputs and counts since it started
-        self.error: StorageError | None = None  #: first failed journal append (the final write retries all)
         plate_dict = plate.to_dict() if hasattr(plate, "to_dict") else {"path": str(plate)}
         plate_dict.pop("images", None)  # the image list is the plate's business, not ours
         self.doc: dict[str, Any] = {
@@ -204,11 +214,12 @@ class ProvenanceWriter:
     def on_event(self, event: ProgressEvent) -> None:
         """Record one progress event (called from worker threads).
 
-        A finished well is journaled at once (one fsynced line): its
-        ``completed`` status is the durable record that lets a resumed run
-        skip it, and it is only emitted after every output of the well was
-        written. A failed append is logged and kept in :attr:`error`; it is
-        not raised into the worker (the final :meth:`finish` writes all).
+        A finished well is journaled at once (one line, fsynced by the
+        journal thread within one disk flush): its ``completed`` status is the
+        durable record that lets a resumed run skip it, and it is only
+        emitted after every output of the well was written. A failed append
+        is logged and kept in :attr:`error`; it is not raised into the worker
+        (the final :meth:`finish` writes all).
         """
         with self._lock:
             if isinstance(event, ImageWritten) and event.step_index >= 0:
@@ -243,13 +254,17 @@ class ProvenanceWriter:
         pending = self._pending.pop(event.well, None) or {"steps": {}, "images_written": 0, "bytes_written": 0}
         steps = {i: {k: sorted(set(v)) for k, v in out.items()} for i, out in pending["steps"].items()}
         record = journal_line(event.well, well, steps, errors, pending["images_written"], pending["bytes_written"])
-        try:
-            append_line_durable(self.journal, _jsonio.dumps(
-                _jsonio.finite_or_null(record), str(self.journal), StorageError, indent=None, default=str))
-        except StorageError as e:
-            if self.error is None:
-                self.error = e
-                log.warning("%s", e)
+        self._journal.append(_jsonio.dumps(_jsonio.finite_or_null(record), str(self.journal), StorageError,
+                                           indent=None, default=str))
+
+    @property
+    def error(self) -> StorageError | None:
+        """The first journal write that failed (logged once; the final document records everything)."""
+        return self._journal.error
+
+    def flush(self) -> None:
+        """Wait until every finished well's journal line is on disk (fsynced)."""
+        self._journal.flush()
 
     def write(self, force: bool = True, seconds: float | None = None) -> None:
         """Rewrite the whole document now (``force``) or if ``interval`` has passed since the last write.
@@ -260,6 +275,7 @@ class ProvenanceWriter:
             The file cannot be written: "Disk full: cannot write <path>" or
             "Folder <workspace> is not writable" (a ``NotWritableError``).
         """
+        self._journal.flush()  # the document replaces the journal: nothing may be appended after it
         with self._lock:
             now = time.perf_counter()
             if not force and now - self._last < self.interval:
@@ -285,6 +301,7 @@ class ProvenanceWriter:
                 if step["backend"] == Backend.ZARR.value:
                     step["zarr_arrays"] = zarr_arrays(Path(step["image_dir"]))
             self.doc["errors"].sort(key=lambda e: e["well"])
+        self._journal.close()
         self.write(force=True, seconds=seconds)
 
 

@@ -49,6 +49,7 @@ def _finish_well(writer: ProvenanceWriter, well: str, ok: bool = True) -> None:
     if not ok:
         writer.on_event(WellFailed(well, "blur", "boom", "tb"))
     writer.on_event(WellFinished(well, ok, 0.5))
+    writer.flush()  # the journal thread has written and fsynced the line
 
 
 def test_the_document_is_written_twice_per_run_whatever_the_well_count(plate, cfg, monkeypatch) -> None:
@@ -177,3 +178,27 @@ def test_resume_into_a_read_only_workspace_names_the_folder(plate, tmp_path, mon
     assert code == 2 and err.count("\n") == 1, err
     assert err == (f"openhcs-gui: error: Folder {ws} is not writable: cannot write {METADATA_NAME} "
                    f"(Permission denied).\n")
+
+
+def test_a_slow_disk_flush_never_holds_up_the_wells(plate, cfg, tmp_path, monkeypatch) -> None:
+    import threading
+
+    ws = tmp_path / "ws"
+    writer = _writer(plate, cfg, ws)
+    release, entered = threading.Event(), threading.Event()
+    real = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        if JOURNAL_NAME in os.readlink(f"/proc/self/fd/{fd}"):
+            entered.set()
+            assert release.wait(10)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    writer.on_event(WellFinished("A01", True, 0.5))  # returns while the disk is still flushing
+    assert entered.wait(10)
+    writer.on_event(WellFinished("A02", True, 0.5))  # queued behind the flush: the next batch
+    release.set()
+    writer.flush()
+    lines = [json.loads(x) for x in (ws / JOURNAL_NAME).read_text().splitlines()]
+    assert [rec["well"] for rec in lines] == ["A01", "A02"]
