@@ -304,7 +304,7 @@ def _execute(
     emit(RunStarted(len(units), tuple(s.name for s in steps), str(workspace), skipped=len(done)))
     for message in (*plan.warnings, *getattr(index, "warnings", ())):
         emit(RunWarning(message))
-    ctx = WellContext(steps, plan, fm, emit, cancel)
+    ctx = WellContext(steps, plan, fm, emit, cancel, metadata=getattr(index, "metadata", None))
     runner = executor if executor is not None else ThreadExecutor(cfg.num_workers)
     try:
         by_well = {w: skipped_report(state, w, plan) for w in done} if state is not None else {}

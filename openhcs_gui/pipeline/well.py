@@ -28,6 +28,7 @@ import numpy as np
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PipelineError, RunCancelledError
+from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.pipeline.calls import call_function, root_of, take_result
 from openhcs_gui.pipeline.events import (
     CancelToken,
@@ -41,6 +42,7 @@ from openhcs_gui.pipeline.events import (
 from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan
 from openhcs_gui.pipeline.result import WellError
 from openhcs_gui.pipeline.step import FunctionStep, func_label
+from openhcs_gui.pipeline.tables import add_physical_units, name_channels
 from openhcs_gui.vfs.keys import ImageKey
 
 __all__ = ["WorkUnit", "WellReport", "WellContext", "process_well", "run_step", "normalize_rows"]
@@ -82,6 +84,8 @@ class WellContext:
     filemanager: Any
     emit: Callable[[ProgressEvent], None]
     cancel: CancelToken
+    #: The plate's physical metadata (plain data): tables gain µm columns and channel names from it.
+    metadata: PlateMetadata | None = None
 
 
 def normalize_rows(rows: Any) -> Rows:
@@ -174,12 +178,22 @@ def _store(
         if sp.backend is not Backend.MEMORY:
             report.images_written += 1
             report.bytes_written += int(arr.nbytes)
+    tables = {name: _in_plate_terms(rows, ctx.metadata) for name, rows in tables.items()}
     for name, rows in tables.items():
         path = f"{sp.folder}/{well}_{name}.csv"
         ctx.filemanager.save(normalize_table(rows), path, Backend.DISK)
         ctx.emit(ImageWritten(path, Backend.DISK, 0, sp.index))
     report.keys[sp.index] = keys
     report.tables[sp.index] = tables
+
+
+def _in_plate_terms(rows: Rows, metadata: PlateMetadata | None) -> Rows:
+    """Rows with µm/µm² beside pixel columns and channel names instead of ``_ch<k>``."""
+    if metadata is None:
+        return rows
+    rows = add_physical_units(rows, metadata.pixel_size_um)
+    names = {c: info.name for c, info in metadata.channels.items()}
+    return name_channels(rows, names) if names else rows
 
 
 def normalize_table(rows: Rows) -> Rows:
