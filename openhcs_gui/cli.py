@@ -282,7 +282,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         pipeline = load_demo_pipeline()
     last = pipeline[-1] if len(pipeline) else None
-    if args.backend and last is not None and last.backend is not None and last.backend.value != args.backend:
+    if args.backend and not args.quiet and last is not None and last.backend is not None and last.backend.value != args.backend:
         print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None

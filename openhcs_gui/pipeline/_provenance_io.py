@@ -217,7 +217,8 @@ class JournalWriter:
             self._closed = False
 
 
-def _apply(doc: dict[str, Any], rec: dict[str, Any], where: str) -> None:
+def _apply(doc: dict[str, Any], rec: dict[str, Any], where: str, names: list[dict[str, set[str]]]) -> None:
+    """Merge one record into ``doc``; file names go into ``names`` (per step), sorted once by the caller."""
     _check(rec, _LINE, where)
     well, entry = rec["well"], rec["entry"]
     _check_well(well, entry, f"{where}.entry")
@@ -231,7 +232,7 @@ def _apply(doc: dict[str, Any], rec: dict[str, Any], where: str) -> None:
         _check(outputs, {"images": (list, True), "tables": (list, True)}, f"{where}.steps.{key}")
         for kind in ("images", "tables"):
             _check_strings(outputs[kind], f"{where}.steps.{key}.{kind}")
-            steps[index][kind] = sorted({*steps[index].get(kind, []), *outputs[kind]})
+            names[index][kind].update(outputs[kind])
     for i, err in enumerate(rec["errors"]):
         _check(err, _ERROR, f"{where}.errors[{i}]")
     doc["wells"][well] = dict(entry)
@@ -259,6 +260,7 @@ def merge_journal(doc: dict[str, Any], journal: Path) -> dict[str, Any]:
     except OSError as e:
         raise PipelineError(f"Cannot read {journal}: {e.strerror or e}.") from e
     lines = raw.split(b"\n")
+    names = [{kind: set(step.get(kind, [])) for kind in ("images", "tables")} for step in doc["steps"]]
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -270,9 +272,12 @@ def merge_journal(doc: dict[str, Any], journal: Path) -> dict[str, Any]:
                 break  # torn by a kill mid-write: that well did not finish
             raise
         try:
-            _apply(doc, rec, f"line {number}")
+            _apply(doc, rec, f"line {number}", names)
         except _Bad as e:
             raise PipelineError(f"{journal} is not a valid OpenHCS journal: {e}.") from None
+    for step, merged in zip(doc["steps"], names, strict=True):
+        for kind, values in merged.items():
+            step[kind] = sorted(values)
     return doc
 
 
