@@ -2,15 +2,19 @@
 
 Events are plain frozen dataclasses delivered to a callback *from worker
 threads*; a GUI adapter turns them into Qt signals (napari's layer-slicer
-pattern), the CLI into a tqdm bar. They carry no Qt, no locks and no arrays,
-so a distributed executor can send them over the wire later.
+pattern), the CLI into a tqdm bar. They carry no Qt, no locks and no arrays;
+:func:`event_to_dict` / :func:`event_from_dict` turn them into msgpack-able
+plain data and back, so a distributed executor streams them from its workers
+into the same typed events on the driver.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
 
 from openhcs_gui.constants import Backend, RunStatus
 
@@ -26,6 +30,8 @@ __all__ = [
     "WellFinished",
     "RunFinished",
     "CancelToken",
+    "event_to_dict",
+    "event_from_dict",
 ]
 
 
@@ -87,11 +93,18 @@ class WellFailed:
 
 @dataclass(frozen=True)
 class WellFinished:
-    """``well`` went through every step (``ok``) or stopped (failed / cancelled)."""
+    """``well`` went through every step (``ok``) or stopped (failed / cancelled).
+
+    ``host`` and ``pid`` name the process that ran the well (a dask worker on a
+    distributed run, this process on a thread run); empty / 0 when no process
+    ran it (a queued well cancelled before it started).
+    """
 
     well: str
     ok: bool
     seconds: float
+    host: str = ""
+    pid: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,40 @@ ProgressEvent = (
     | WellFinished | RunFinished
 )
 ProgressCallback = Callable[[ProgressEvent], None]
+
+_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
+    RunStarted, StepStarted, StepFinished, ImageWritten, RunWarning, WellFailed, WellFinished, RunFinished)}
+_ENUMS: dict[str, type[Enum]] = {"Backend": Backend, "RunStatus": RunStatus}
+
+
+def event_to_dict(event: ProgressEvent) -> dict[str, Any]:
+    """Plain, msgpack-able data for ``event`` (``{"event": <class name>, <fields>}``)."""
+    out: dict[str, Any] = {"event": type(event).__name__}
+    for f in fields(event):  # type: ignore[arg-type]
+        value = getattr(event, f.name)
+        out[f.name] = value.value if isinstance(value, Enum) else list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def event_from_dict(data: Mapping[str, Any]) -> ProgressEvent:
+    """Inverse of :func:`event_to_dict`.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` names no progress event type.
+    """
+    cls = _TYPES.get(str(data.get("event")))
+    if cls is None:
+        raise ValueError(f"Unknown progress event {data.get('event')!r} (known: {', '.join(_TYPES)}).")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        enum = _ENUMS.get(str(f.type))
+        kwargs[f.name] = enum(value) if enum is not None else tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)  # type: ignore[no-any-return]
 
 
 class CancelToken:

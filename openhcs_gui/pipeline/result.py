@@ -108,6 +108,7 @@ class RunResult:
     images_written: int = 0
     bytes_written: int = 0
     skipped_wells: list[str] = field(default_factory=list)  #: done before a resume, not rerun
+    remote_memory: bool = False  #: wells ran in other processes (dask): memory outputs stayed there
 
     @property
     def metadata_path(self) -> Path:
@@ -136,14 +137,17 @@ class RunResult:
         ------
         PathNotFoundError
             If the image does not exist, or was an in-memory intermediate that
-            was dropped (``keep_intermediates=False``) or belongs to a run that
-            has ended in another process.
+            was dropped (``keep_intermediates=False``), belongs to a run that
+            has ended in another process, or stayed on a dask worker.
         """
         out = self.step(step)
         path = out.path_of(key)
         if out.backend is Backend.MEMORY and not self.filemanager.exists(path, Backend.MEMORY):
             why = (
-                "it was dropped after its last reader (keep_intermediates=False)"
+                "in-memory outputs of a distributed run stay in the worker processes; re-run the "
+                "well in preview or with threads to browse it"
+                if self.remote_memory
+                else "it was dropped after its last reader (keep_intermediates=False)"
                 if not out.kept_in_memory
                 else "in-memory outputs only live as long as the run's process"
             )

@@ -2,10 +2,10 @@
 
 The unit of work is one well through the whole pipeline
 (:class:`~openhcs_gui.pipeline.well.WorkUnit`, plain data). An
-:class:`Executor` runs units and yields their reports as they complete; the
-:class:`ThreadExecutor` uses a ``ThreadPoolExecutor`` (numpy, scikit-image and
-the codecs release the GIL), and a ``dask.distributed`` executor can sit beside
-it later. Results are put back in plate well order, so the outcome does not
+:class:`Executor` (:mod:`openhcs_gui.pipeline.executors`) runs units and
+yields their reports as they complete: the :class:`ThreadExecutor` on a
+thread pool of this process, the ``DaskExecutor`` as ``dask.distributed``
+tasks (local processes or a cluster). Results are put back in plate well order, so the outcome does not
 depend on scheduling.
 """
 
@@ -15,10 +15,7 @@ import logging
 import os
 import threading
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +31,7 @@ from openhcs_gui.pipeline.events import (
     RunStarted,
     RunWarning,
 )
+from openhcs_gui.pipeline.executors import Executor, ThreadExecutor, WellTask, make_spec
 from openhcs_gui.pipeline.planner import ExecutionPlan, plan_pipeline
 from openhcs_gui.pipeline.provenance import ProvenanceWriter
 from openhcs_gui.pipeline.result import RunResult, StepOutput
@@ -44,13 +42,7 @@ from openhcs_gui.pipeline.resume import (
     load_resume_state,
     skipped_report,
 )
-from openhcs_gui.pipeline.well import (
-    WellContext,
-    WellReport,
-    WorkUnit,
-    normalize_table,
-    process_well,
-)
+from openhcs_gui.pipeline.well import WellContext, WellReport, WorkUnit, normalize_table
 from openhcs_gui.pipeline.workspace import (
     claim_workspace,
     prepare_workspace,
@@ -61,40 +53,6 @@ from openhcs_gui.pipeline.workspace import (
 __all__ = ["Executor", "ThreadExecutor", "WorkUnit", "run_pipeline", "prepare_workspace"]
 
 log = logging.getLogger(__name__)
-
-
-class Executor(ABC):
-    """Runs work units and yields their reports as they complete (any order)."""
-
-    @abstractmethod
-    def run(self, fn: Callable[[WorkUnit], WellReport], units: Sequence[WorkUnit]) -> Iterator[WellReport]:
-        """Apply ``fn`` to every unit; yield each report when it is ready."""
-
-
-class ThreadExecutor(Executor):
-    """A thread pool of ``num_workers`` threads, one well per task.
-
-    Parameters
-    ----------
-    num_workers
-        Wells processed at the same time.
-    """
-
-    def __init__(self, num_workers: int) -> None:
-        self.num_workers = max(1, int(num_workers))
-
-    def run(self, fn: Callable[[WorkUnit], WellReport], units: Sequence[WorkUnit]) -> Iterator[WellReport]:
-        """Docstring inherited."""
-        pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="openhcs-well")
-        try:
-            pending: set[Future[WellReport]] = {pool.submit(fn, u) for u in units}
-            while pending:  # a finished future is let go at once: it holds its report
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-                del done
-        finally:  # on a hard stop, wells not started yet must not start (``with`` would run them all)
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Emitter:
@@ -208,7 +166,9 @@ def run_pipeline(
         Replace an existing finished workspace instead of creating
         ``<plate>_workspace_N`` (see :mod:`openhcs_gui.pipeline.workspace`).
     executor
-        Runs the wells; defaults to ``ThreadExecutor(cfg.num_workers)``.
+        Runs the wells; defaults to ``ThreadExecutor(cfg.num_workers)``. A
+        ``DaskExecutor`` runs them as ``dask.distributed`` tasks (in-memory
+        outputs then stay in the worker processes).
     resume
         ``True``: continue the plate's newest workspace; a path: continue that
         workspace. Wells it records as completed are skipped (their outputs and
@@ -305,10 +265,11 @@ def _execute(
     for message in (*plan.warnings, *getattr(index, "warnings", ())):
         emit(RunWarning(message))
     ctx = WellContext(steps, plan, fm, emit, cancel, metadata=getattr(index, "metadata", None))
+    task = WellTask(ctx, lambda: make_spec(steps, plan, fm, getattr(pipeline, "name", "pipeline")))
     runner = executor if executor is not None else ThreadExecutor(cfg.num_workers)
     try:
         by_well = {w: skipped_report(state, w, plan) for w in done} if state is not None else {}
-        by_well.update((rep.well, rep) for rep in runner.run(partial(process_well, ctx=ctx), units))
+        by_well.update((rep.well, rep) for rep in runner.run(task, units))
         reports = [by_well[w] for w in index.wells]
         status = _status(reports)
         tables = _consolidate(plan, reports, fm)
@@ -351,6 +312,7 @@ def _execute(
         images_written=sum(r.images_written for r in reports),
         bytes_written=sum(r.bytes_written for r in reports),
         skipped_wells=list(done),
+        remote_memory=runner.remote,
     )
     emit(RunFinished(status, seconds))
     return result

@@ -18,6 +18,8 @@ and stored without a copy unless another owner still holds their memory (see
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 import traceback
 from collections.abc import Callable
@@ -73,6 +75,8 @@ class WellReport:
     seconds: float = 0.0
     images_written: int = 0
     bytes_written: int = 0
+    host: str = ""  #: machine that ran the well
+    pid: int = 0  #: process that ran the well
 
 
 @dataclass
@@ -235,7 +239,7 @@ def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
         ``completed``, ``failed`` (with a :class:`WellError`) or ``cancelled``.
     """
     t0 = time.perf_counter()
-    report = WellReport(unit.well, status="running")
+    report = WellReport(unit.well, status="running", host=platform.node(), pid=os.getpid())
     if ctx.cancel.cancelled:
         report.status = "cancelled"
         return report
@@ -274,5 +278,5 @@ def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
             report.status = "cancelled"  # never let provenance call this well completed
         _drop(ctx, report, None)
         report.seconds = time.perf_counter() - t0
-        ctx.emit(WellFinished(unit.well, report.status == "completed", report.seconds))
+        ctx.emit(WellFinished(unit.well, report.status == "completed", report.seconds, report.host, report.pid))
     return report
