@@ -251,6 +251,8 @@ class ProvenanceWriter:
         well["status"] = "completed" if event.ok else "failed" if errors else "cancelled"
         well["seconds"] = round(event.seconds, 4)
         well["finished"] = _now()
+        if event.host:  # the process that ran the well (a dask worker on a distributed run)
+            well["host"], well["pid"] = event.host, event.pid
         pending = self._pending.pop(event.well, None) or {"steps": {}, "images_written": 0, "bytes_written": 0}
         steps = {i: {k: sorted(set(v)) for k, v in out.items()} for i, out in pending["steps"].items()}
         record = journal_line(event.well, well, steps, errors, pending["images_written"], pending["bytes_written"])
