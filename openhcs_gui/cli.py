@@ -72,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file")
     run.add_argument("--output", help="folder to create <plate>_workspace in (default: next to the plate)")
     run.add_argument("--backend", choices=["zarr", "disk"], help="backend of the final step")
-    run.add_argument("--workers", type=int, help="wells processed in parallel")
+    run.add_argument("--workers", type=int, help="wells processed in parallel (with --dask local: worker processes)")
+    run.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                     help="run wells as dask.distributed tasks: 'local' starts --workers processes here, "
+                          "tcp://HOST:PORT uses a running scheduler (see docs/cluster.md)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="WORKSPACE",
                      help="continue a killed or failed run in its workspace (default: the plate's newest), "
@@ -230,7 +233,7 @@ def _result_dict(result: Any, code: int) -> dict[str, Any]:
 
 
 def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bool | str | None = None,
-         *, as_json: bool = False, quiet: bool = False, verbose: int = 0) -> int:
+         *, as_json: bool = False, quiet: bool = False, verbose: int = 0, executor: Any = None) -> int:
     """Run with progress on stderr and a summary (sentence or JSON) on stdout; return the exit code."""
     from openhcs_gui.pipeline import CancelToken, run_pipeline
 
@@ -242,7 +245,7 @@ def _run(plate: str | Path, pipeline: Any, cfg: Any, overwrite: bool, resume: bo
     def work() -> None:
         try:
             box["result"] = run_pipeline(pipeline, plate, cfg, progress=progress, cancel=cancel,
-                                         overwrite=overwrite, resume=resume or False)
+                                         overwrite=overwrite, resume=resume or False, executor=executor)
         except BaseException as e:  # re-raised in the main thread
             box["error"] = e
         finally:
@@ -286,8 +289,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None
-    return _run(args.plate, pipeline, _config(args, recorded.get("config")), args.overwrite, resume,
-                as_json=args.json, quiet=bool(args.quiet), verbose=args.verbose)
+    cfg = _config(args, recorded.get("config"))
+    executor = _dask_executor(args.dask, cfg.num_workers) if args.dask else None
+    try:
+        return _run(args.plate, pipeline, cfg, args.overwrite, resume,
+                    as_json=args.json, quiet=bool(args.quiet), verbose=args.verbose, executor=executor)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _dask_executor(target: str, workers: int) -> Any:
+    """A connected DaskExecutor for ``--dask`` (a bad address fails here, before any workspace)."""
+    if target != "local" and "://" not in target:
+        raise _BadInput(f"--dask must be 'local' or a scheduler address like tcp://HOST:8786, got {target!r}.")
+    from openhcs_gui.pipeline.executors import DaskExecutor
+
+    executor = DaskExecutor(target, n_workers=workers)
+    executor.client  # noqa: B018 - connect (or start the local cluster) now
+    return executor
 
 
 def _recorded_run(args: argparse.Namespace) -> dict[str, Any]:

@@ -22,6 +22,7 @@ __all__ = [
     "PipelineError",
     "FunctionNotFoundError",
     "RunCancelledError",
+    "ClusterError",
 ]
 
 
@@ -78,3 +79,7 @@ class FunctionNotFoundError(PipelineError, KeyError):
 
 class RunCancelledError(OpenHCSError):
     """Raised inside a worker when the user cancelled the run."""
+
+
+class ClusterError(OpenHCSError, ConnectionError):
+    """A dask scheduler cannot be reached or a local cluster cannot start (names the address)."""

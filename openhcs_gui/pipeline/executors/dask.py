@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from openhcs_gui.errors import ClusterError
 from openhcs_gui.pipeline.events import (
     CancelToken,
     ImageWritten,
@@ -176,6 +177,14 @@ class DaskExecutor(Executor):
         ``MALLOC_TRIM_THRESHOLD_`` of local workers; ``None`` (default)
         leaves glibc's own adaptive setting (dask's 65536 made runs slower,
         see ``docs/cluster.md``). Workers you start yourself: see the docs.
+    connect_timeout
+        Seconds to wait for a scheduler address to answer.
+
+    Raises
+    ------
+    ClusterError
+        (on first use) The scheduler cannot be reached or the local cluster
+        does not start; one line naming the address.
 
     Examples
     --------
@@ -186,8 +195,9 @@ class DaskExecutor(Executor):
     remote: ClassVar[bool] = True
 
     def __init__(self, target: Any = None, *, n_workers: int | None = None,
-                 malloc_trim_threshold: int | None = None) -> None:
+                 malloc_trim_threshold: int | None = None, connect_timeout: float = 20.0) -> None:
         self.target = "local" if target is None else target
+        self.connect_timeout = connect_timeout
         self.n_workers = max(1, int(n_workers or os.cpu_count() or 1))
         self.malloc_trim_threshold = malloc_trim_threshold
         self._client: Any = None
@@ -204,6 +214,13 @@ class DaskExecutor(Executor):
             return self._client
 
     def _connect(self) -> Any:
+        try:
+            return self._open_client()
+        except (OSError, RuntimeError, TimeoutError) as e:
+            where = "a local cluster" if self.target == "local" else f"the dask scheduler at {self.target}"
+            raise ClusterError(f"Cannot run on {where}: {' '.join(str(e).split()) or type(e).__name__}.") from e
+
+    def _open_client(self) -> Any:
         import dask
         from distributed import Client
 
@@ -211,7 +228,7 @@ class DaskExecutor(Executor):
         if isinstance(target, Client):
             return target
         if isinstance(target, str) and target != "local":
-            return Client(target, set_as_default=False)
+            return Client(target, set_as_default=False, timeout=self.connect_timeout)
         if target == "local":
             from distributed import LocalCluster
 
