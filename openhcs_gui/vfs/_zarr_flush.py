@@ -24,7 +24,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,14 @@ try:  # POSIX only
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+PMap = Callable[[Callable[[Any], Any], list[Any]], Any]
+
+
+def _serial(fn: Callable[[Any], Any], items: list[Any]) -> None:
+    for item in items:
+        fn(item)
+
 
 __all__ = ["LOCK_NAME", "scan_wells", "store_lock", "write_field_attrs", "write_plate_attrs"]
 
@@ -75,8 +84,9 @@ def field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
     if not config.ome_zarr_metadata or state.array is None:
         return {}
     labels = {c - 1: n for c, n in plate.channel_names.items()}
+    state.shown = plate.window(state.ranges)
     return image_attrs(_field_name(plate, state.path), state.array.shape[0], state.array.dtype,
-                       plate.window(state.ranges), labels, plate.version, meta=meta)
+                       state.shown, labels, plate.version, meta=meta)
 
 
 def write_field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
@@ -115,28 +125,34 @@ def _repair_field(plate: PlateState, path: str, config: ZarrConfig,
     write_field_attrs(plate, state, config, meta)
 
 
-def _plate_window(field_dirs: list[str], fmt: int) -> None:
+def _plate_window(plate: PlateState, field_dirs: list[str], config: ZarrConfig,
+                  meta: PlateMetadata | None, pmap: PMap) -> None:
     """Give every field's omero channels the display window of the whole plate.
 
-    The window is the union of the fields' own windows (each covers its
-    data), so it covers the data of every well, also those other processes
-    wrote; napari-ome-zarr shows a plate with the first field's window, which
-    therefore must not be that field's alone. Only changed files are written.
+    napari-ome-zarr shows a plate with its first field's window, which must
+    therefore cover every well. The window is the union of this backend's
+    data ranges and the windows of fields other processes (or earlier runs)
+    wrote, each of which covers its own data. Only fields whose window
+    changes are rewritten, on the backend's worker pool.
     """
+    ours = {st.path: st for w in plate.wells.values() for st in w.fields.values()
+            if st.ours and st.array is not None}
     docs: dict[str, dict[str, Any]] = {}
-    window: dict[int, tuple[float, float]] = {}
     for d in field_dirs:
-        group = read_group(d)
+        group = read_group(d) if d not in ours else None
         omero = group[0].get("omero") if group is not None else None
-        if not isinstance(omero, dict):
+        if group is None or not isinstance(omero, dict):
             continue
-        docs[d] = group[0]  # type: ignore[index]
+        docs[d] = group[0]
         for c, ch in enumerate(omero.get("channels", [])):
             w = ch.get("window") or {}
             lo, hi = w.get("start"), w.get("end")
             if isinstance(lo, int | float) and isinstance(hi, int | float):
-                old = window.get(c, (lo, hi))
-                window[c] = (min(old[0], lo), max(old[1], hi))
+                plate.add_ranges({c: (float(lo), float(hi))})
+    window = plate.window({})
+    jobs: list[Callable[[], None]] = [
+        partial(write_field_attrs, plate, st, config, meta)
+        for st in ours.values() if st.shown != plate.window(st.ranges)]
     for d, attrs in docs.items():
         changed = False
         for c, ch in enumerate(attrs["omero"].get("channels", [])):
@@ -149,7 +165,8 @@ def _plate_window(field_dirs: list[str], fmt: int) -> None:
                          max=max(w.get("max", hi), hi))
                 changed = True
         if changed:
-            write_group(d, attrs, fmt)
+            jobs.append(partial(write_group, d, attrs, plate.zarr_format))
+    pmap(lambda job: job(), jobs)
 
 
 # ------------------------------------------------------------------ plate
@@ -220,7 +237,7 @@ def _write_well(plate: PlateState, well_path: str, fields: list[str], meta_on: b
 
 
 def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata | None, *,
-                      rebuild: bool = False) -> None:
+                      rebuild: bool = False, pmap: PMap | None = None) -> None:
     """Write the plate, row and well groups (merged with other writers; see module doc).
 
     Parameters
@@ -232,8 +249,12 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
     meta
         Physical plate metadata (name, geometry, pixel sizes) or ``None``.
     rebuild
-        List wells from the store and repair missing well/field metadata
-        (at close); otherwise merge with the plate metadata on disk.
+        List wells from the store, repair missing well/field metadata and
+        give every field the plate-wide display window (at close); otherwise
+        merge with the plate metadata on disk.
+    pmap
+        ``pmap(fn, items)`` runs ``fn`` over ``items`` (the backend's pool);
+        serial when not given.
     """
     meta_on = config.write_plate_metadata
     with plate.lock:
@@ -262,7 +283,7 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
                         if not os.path.exists(_node_file(field_dir, fmt)):
                             _repair_field(plate, field_dir, config, meta)
                 if config.ome_zarr_metadata:
-                    _plate_window(field_dirs, fmt)
+                    _plate_window(plate, field_dirs, config, meta, pmap or _serial)
                 cells = {_cell(p) for p in wells if _ROW.match(p.split("/")[0])}
                 field_count = max((len(f) for f in wells.values()), default=1)
             else:

@@ -41,6 +41,8 @@ class FieldState:
     ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
     ours: bool = False
     dirty: bool = False
+    #: the display ranges its omero metadata was last written with
+    shown: dict[int, tuple[float, float]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def index(self, channel: int, z: int) -> tuple[int, ...] | None:

@@ -14,6 +14,10 @@ written when a batch finishes and on :meth:`ZarrBackend.close`. Field locks
 only serialize writers of the *same* field, so wells written from different
 threads run in parallel.
 
+Reads and listing live in :mod:`openhcs_gui.vfs._zarr_read`, metadata
+writing (merged across processes, repaired at close) in
+:mod:`openhcs_gui.vfs._zarr_flush`.
+
 Limits: a store's listing shows the planes this backend wrote, or every plane
 of an array it opened from disk; deleting one plane of a multi-plane chunk
 (``WELL`` strategy) hides it from this instance but leaves its bytes.
@@ -36,11 +40,10 @@ from openhcs_gui.config import ZarrConfig
 from openhcs_gui.errors import (
     InvalidPathError,
     OpenHCSError,
-    PathNotFoundError,
     UnsupportedFormatError,
 )
 from openhcs_gui.metadata import PlateMetadata, row_index
-from openhcs_gui.vfs._zarr_array import MissingChunkError, RawArray
+from openhcs_gui.vfs._zarr_array import RawArray
 from openhcs_gui.vfs._zarr_flush import scan_wells, write_field_attrs, write_plate_attrs
 from openhcs_gui.vfs._zarr_meta import ensure_group
 from openhcs_gui.vfs._zarr_plate import (
@@ -49,6 +52,7 @@ from openhcs_gui.vfs._zarr_plate import (
     WellState,
     open_plate_state,
 )
+from openhcs_gui.vfs._zarr_read import ZarrReads
 from openhcs_gui.vfs._zarr_write import FieldWrite, prepare_field, run_chunk
 from openhcs_gui.vfs.base import (
     PathLike,
@@ -66,7 +70,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class ZarrBackend(StorageBackend):
+class ZarrBackend(ZarrReads, StorageBackend):
     """Storage backend that writes and reads planes of OME-Zarr HCS plates.
 
     Parameters
@@ -316,7 +320,7 @@ class ZarrBackend(StorageBackend):
         write_field_attrs(plate, state, self.config, self.plate_metadata)
 
     def _write_plate_attrs(self, plate: PlateState, rebuild: bool = False) -> None:
-        write_plate_attrs(plate, self.config, self.plate_metadata, rebuild=rebuild)
+        write_plate_attrs(plate, self.config, self.plate_metadata, rebuild=rebuild, pmap=self._map)
 
     def set_channel_names(self, store_path: PathLike, names: dict[int, str]) -> None:
         """Label channels (1-based) of every field in ``store_path`` for viewers (omero)."""
@@ -339,7 +343,7 @@ class ZarrBackend(StorageBackend):
         other processes and metadata a killed run never wrote are included.
         """
         with self._lock:
-            plates, pool, self._pool = list(self._stores.values()), self._pool, None
+            plates = list(self._stores.values())
         try:
             for plate in plates:
                 for w in list(plate.wells.values()):
@@ -353,140 +357,10 @@ class ZarrBackend(StorageBackend):
                 raise
             raise write_error(e, _os_path(e, self.root)) from e
         finally:
+            with self._lock:  # after the metadata, which used the pool too
+                pool, self._pool = self._pool, None
             if pool is not None:
                 pool.shutdown(wait=True)
-
-    # ---------------------------------------------------------------- reads
-    def _locate(self, path: PathLike) -> tuple[str, FieldState, tuple[int, ...]]:
-        key = normalize_path(path)  # '..' is an error, not a missing image
-        try:
-            key, store, ik = self._image(key)
-        except (UnsupportedFormatError, InvalidPathError) as e:
-            raise PathNotFoundError(f"Cannot load {self._where(key)}: {e}") from e
-        plate = self._plate(store, create=False)
-        state = plate.field_state(ik) if plate is not None else None
-        c, z = ik.channel - 1, ik.z - 1
-        index = state.index(c, z) if state is not None and state.has_plane(c, z) else None
-        if state is None or index is None:
-            raise PathNotFoundError(f"Cannot load {self._where(key)}: no such image in the plate.")
-        return key, state, index
-
-    def load(self, path: PathLike, /) -> np.ndarray:
-        """Read one plane (a fresh array the caller owns).
-
-        Raises
-        ------
-        PathNotFoundError
-            No such image, or a chunk of an array we wrote is missing (the
-            message names the well and field; never read back as zeros).
-        """
-        key, state, index = self._locate(path)
-        assert state.array is not None
-        try:
-            return state.array.read_plane(index)
-        except MissingChunkError as e:
-            raise self._lost(key, e) from e
-
-    def _lost(self, key: str, e: MissingChunkError) -> PathNotFoundError:
-        ik = parse_image_name(key)
-        return PathNotFoundError(
-            f"Cannot load {self._where(key)}: well {ik.well}, field {ik.site} lost data "
-            f"({e} The store is incomplete; write that well again).")
-
-    def load_batch(self, paths: Sequence[PathLike], /) -> list[np.ndarray]:
-        """Read many planes; each chunk is read and decoded once, on the worker pool."""
-        located = [self._locate(p) for p in paths]
-        groups: dict[tuple[int, tuple[int, ...]], tuple[Any, list[tuple[int, Any]]]] = {}
-        for i, (_, state, index) in enumerate(located):
-            arr = state.array
-            if isinstance(arr, RawArray):
-                grid, inner = arr.plane_location(index)
-                groups.setdefault((id(arr), grid), (arr, []))[1].append((i, inner))
-            else:
-                groups[(id(arr), (i, *index))] = (arr, [(i, index)])
-        out: list[Any] = [None] * len(located)
-
-        def read(item: tuple[tuple[int, tuple[int, ...]], tuple[Any, list[tuple[int, Any]]]]) -> None:
-            (_, grid), (arr, members) = item
-            if isinstance(arr, RawArray):
-                try:
-                    chunk = arr.read_chunk(grid)
-                except MissingChunkError as e:
-                    raise self._lost(located[members[0][0]][0], e) from e
-                for i, inner in members:
-                    out[i] = _native(chunk[inner])
-            else:
-                for i, index in members:
-                    out[i] = arr.read_plane(index)
-
-        self._map(read, list(groups.items()))
-        return out
-
-    # -------------------------------------------------------------- listing
-    def is_file(self, path: PathLike, /) -> bool:
-        """True if ``path`` is an image present in its plate."""
-        key = normalize_path(path)
-        try:
-            self._locate(key)
-        except PathNotFoundError:
-            return False
-        return True
-
-    def _nonempty(self, store: str) -> bool:
-        plate = self._plate(store, create=False)
-        return plate is not None and bool(plate.wells)
-
-    def _stores_under(self, key: str) -> list[str]:
-        """Non-empty stores at or below directory ``key`` (registry + one folder walk)."""
-        _, store, rest = self._split(key)
-        if store:
-            return [store] if not rest and self._nonempty(store) else []
-        with self._lock:
-            found = {s for s in self._stores if not key or s.startswith(key + "/")}
-        base = self._fs(key)
-        for dirpath, dirnames, _files in os.walk(base):
-            keep = []
-            for d in dirnames:
-                if d.endswith(".zarr"):
-                    rel = os.path.relpath(os.path.join(dirpath, d), self.root)
-                    found.add(normalize_path(rel))
-                else:
-                    keep.append(d)
-            dirnames[:] = keep
-        return sorted(s for s in found if self._nonempty(s))
-
-    def is_dir(self, path: PathLike, /) -> bool:
-        """True for the root, a non-empty store, or a folder holding one."""
-        key = normalize_path(path)
-        return not key or bool(self._stores_under(key))
-
-    def list_dir(self, path: PathLike, /) -> list[str]:
-        """Image names of a store, or child names leading to stores."""
-        key, store, rest = self._split(path)
-        if store and not rest:
-            plate = self._plate(store, create=False)
-            if plate is None or not plate.wells:
-                raise PathNotFoundError(f"{self._where(key)} is not a directory.")
-            return sorted({k.filename() for k in plate.image_keys()})
-        stores = [] if store else self._stores_under(key)
-        if not stores:
-            if not key:
-                return []
-            raise PathNotFoundError(f"{self._where(key)} is not a directory.")
-        cut = len(key) + 1 if key else 0
-        return sorted({s[cut:].split("/")[0] for s in stores})
-
-    def list_prefix(self, prefix: PathLike, /) -> list[str]:
-        """Every image key at or below ``prefix``."""
-        key = normalize_path(prefix)
-        if self.is_file(key):
-            return [key]
-        out: list[str] = []
-        for store in self._stores_under(key):
-            plate = self._plate(store, create=False)
-            if plate is not None:
-                out.extend(f"{store}/{k.filename()}" for k in plate.image_keys())
-        return sorted(out)
 
     # ------------------------------------------------------------- deletion
     def _delete_file(self, key: str) -> None:
@@ -568,10 +442,6 @@ def _os_path(e: OSError, fallback: str) -> str:
 
 
 _TMP_RE = re.compile(r"\.\d+-\d+\.tmp$")
-
-
-def _native(a: np.ndarray) -> np.ndarray:
-    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 
 def _unlink(path: str) -> None:
