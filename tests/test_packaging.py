@@ -139,3 +139,23 @@ def test_screenshot_check_accepts_an_image_in_the_canvas(tmp_path: Path) -> None
     for cy, cx in ((100, 120), (300, 420), (480, 200)):
         canvas[(yy - cy) ** 2 + (xx - cx) ** 2 < 15 ** 2] = (255, 0, 255)
     assert checker.check(_fake_smoke_output(tmp_path, canvas)) == []
+
+
+def test_wheel_ships_license_type_marker_and_installable_pins(tmp_path: Path) -> None:
+    """What PyPI users get: the MIT text, ``py.typed`` and lower bounds zarr 3 can meet."""
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("openhcs_gui-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        meta = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    assert "openhcs_gui/py.typed" in names
+    assert "resources/demo_pipeline.json" in " ".join(names)
+    assert "Requires-Dist: numcodecs>=0.14" in meta  # 0.13 cannot be installed beside zarr 3
+    assert "Requires-Dist: zarr>=3.0.1" in meta  # 3.0.0 was yanked
+    assert "License-Expression: MIT" in meta
