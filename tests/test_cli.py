@@ -49,7 +49,8 @@ def test_demo_then_run_via_subprocess(tmp_path: Path) -> None:
     assert f"{ws}/step3_count/images.zarr (zarr)" in summary
     assert f"{ws}/openhcs_metadata.json" in summary
     rows = [r for r in json.loads((ws / "openhcs_metadata.json").read_text())["steps"][2]["tables"]]
-    assert rows == [f"{w}_objects.csv" for w in ("A01", "A02", "A03", "A04", "B01", "B02", "B03", "B04")]
+    assert rows == sorted(f"{w}_{t}.csv" for w in ("A01", "A02", "A03", "A04", "B01", "B02", "B03", "B04")
+                          for t in ("nuclei", "objects"))  # per object, per image
     import csv
 
     with open(ws / "step3_count" / "objects.csv", newline="") as fh:

@@ -104,7 +104,7 @@ def test_run_json_prints_the_summary_as_json(small_plate, tmp_path, capsys) -> N
     assert summary["workspace"] == str(ws) and summary["provenance"] == str(ws / "openhcs_metadata.json")
     assert summary["wells"] == ["A01", "B02"] and summary["errors"] == []
     assert [s["name"] for s in summary["steps"]] == ["blur", "background", "count"]
-    assert summary["steps"][2]["tables"] == [f"{ws}/step3_count/objects.csv"]
+    assert sorted(summary["steps"][2]["tables"]) == [f"{ws}/step3_count/{t}.csv" for t in ("nuclei", "objects")]
     assert out.err == ""  # -q: no progress, no warnings
 
 

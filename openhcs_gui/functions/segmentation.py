@@ -61,7 +61,7 @@ THRESHOLD_METHODS: tuple[str, ...] = typing.get_args(ThresholdMethod)
 Diameter = Annotated[float, Field(ge=3, le=500)]
 #: Gaussian smoothing before thresholding, in pixels.
 Smoothing = Annotated[float, Field(ge=0, le=50)]
-#: Factor applied to the automatic threshold (> 1 stricter, < 1 more permissive).
+#: Factor on the automatic threshold's height above the darkest pixel (> 1 stricter, < 1 more permissive).
 Correction = Annotated[float, Field(ge=0.2, le=5)]
 #: Position of a channel in a field's stack, 1 = first; 0 = each image on its own.
 ChannelPos = Annotated[int, Field(ge=0, le=64)]
@@ -106,6 +106,17 @@ def _threshold(image: np.ndarray, method: str) -> float:
     return float(getattr(filters, f"threshold_{method}")(image))
 
 
+def _corrected(image: np.ndarray, method: str, correction: float) -> float:
+    """The automatic threshold, its height above the darkest pixel scaled by ``correction``.
+
+    Scaling the height rather than the value keeps the factor meaningful on
+    cameras with a large offset (a 0.8 correction of 34000 counts would
+    otherwise fall below the background).
+    """
+    floor = float(image.min())
+    return floor + correction * (_threshold(image, method) - floor)
+
+
 def _relabel_keep(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Keep the ids where ``keep[id]`` is True, renumbered 1..k in order (one lookup)."""
     keep = keep.copy()
@@ -116,7 +127,7 @@ def _relabel_keep(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def nuclei_labels(
     image: np.ndarray,
     typical_diameter: float = 14.0,
-    threshold_method: str = "otsu",
+    threshold_method: str = "li",
     threshold_correction: float = 1.0,
     smoothing: float = 1.0,
     split_touching: bool = True,
@@ -136,7 +147,7 @@ def nuclei_labels(
         smooth = ndi.gaussian_filter(smooth, smoothing)
     if float(smooth.min()) == float(smooth.max()):
         return np.zeros(image.shape, np.int32), float("nan")
-    threshold = _threshold(smooth, threshold_method) * threshold_correction
+    threshold = _corrected(smooth, threshold_method, threshold_correction)
     mask = ndi.binary_fill_holes(smooth > threshold)
     if split_touching:
         # A light smoothing of the distance map removes the one-pixel maxima a
@@ -193,7 +204,7 @@ def cell_labels(
     if float(smooth.min()) == float(smooth.max()):
         mask = nuclei > 0
     else:
-        mask = (smooth > _threshold(smooth, threshold_method) * threshold_correction) | (nuclei > 0)
+        mask = (smooth > _corrected(smooth, threshold_method, threshold_correction)) | (nuclei > 0)
     cells = np.asarray(watershed(-smooth, nuclei, mask=mask), np.int32)
     if exclude_border:
         cells = np.asarray(clear_border(cells), np.int32)
@@ -213,7 +224,7 @@ def _drop_unmatched(nuclei: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, 
 def segment_nuclei(
     stack: np.ndarray,
     typical_diameter: Diameter = 14.0,
-    threshold_method: ThresholdMethod = "otsu",
+    threshold_method: ThresholdMethod = "li",
     threshold_correction: Correction = 1.0,
     smoothing: Smoothing = 1.0,
     split_touching: bool = True,
@@ -236,11 +247,12 @@ def segment_nuclei(
     typical_diameter
         Average nucleus diameter in pixels (3 to 500).
     threshold_method
-        Automatic threshold: ``otsu`` (default; two clear populations), ``li``
-        (keeps dim nuclei), ``triangle`` (few, sparse nuclei), ``yen``,
-        ``isodata``, ``mean``.
+        Automatic threshold: ``li`` (default; minimum cross-entropy, keeps dim
+        nuclei that ``otsu`` drops when brightness varies), ``otsu`` (two clear
+        populations), ``triangle`` (few, sparse nuclei), ``yen``, ``isodata``, ``mean``.
     threshold_correction
-        Multiplies the automatic threshold (0.2 to 5; above 1 is stricter).
+        Scales the threshold's height above the darkest pixel (0.2 to 5; above 1
+        is stricter, below 1 more permissive).
     smoothing
         Gaussian sigma in pixels applied before thresholding (0 to 50).
     split_touching
@@ -293,7 +305,7 @@ def segment_cells(
     nuclei_channel: ChannelReq = 1,
     cell_channel: ChannelReq = 2,
     typical_diameter: Diameter = 14.0,
-    threshold_method: ThresholdMethod = "otsu",
+    threshold_method: ThresholdMethod = "li",
     cell_threshold_method: ThresholdMethod = "otsu",
     cell_threshold_correction: Correction = 1.0,
     smoothing: Smoothing = 1.0,
@@ -319,7 +331,7 @@ def segment_cells(
     threshold_method, cell_threshold_method
         Automatic threshold for the nuclei and for the cell area.
     cell_threshold_correction
-        Multiplies the cell-area threshold (0.2 to 5).
+        Scales the cell-area threshold's height above the darkest pixel (0.2 to 5).
     smoothing
         Gaussian sigma in pixels for both channels (0 to 50).
     exclude_border

@@ -210,3 +210,17 @@ def test_unknown_threshold_method_and_nan_are_refused(func) -> None:
         func(stack, threshold_method="median")
     with pytest.raises(ValueError, match=r"parameter typical_diameter=nan must be a finite number"):
         func(stack, typical_diameter=math.nan)
+
+
+def test_threshold_correction_works_on_a_camera_offset() -> None:
+    image, _, count = touching_field(5, 16.0)
+    offset = (image.astype(np.uint32) + 33000).astype(np.uint16)  # a camera with a 33000-count bias
+    for correction in (0.8, 1.0, 1.2):
+        found = segment_nuclei(offset[np.newaxis], typical_diameter=16.0, threshold_correction=correction)[0].max()
+        assert abs(int(found) - count) <= 0.05 * count, (correction, found)
+    # the correction scales the threshold's height above the floor, not the raw value
+    floor = float(ndi.gaussian_filter(offset.astype(np.float32), 1.0).min())
+    height = {c: segment_nuclei(offset[np.newaxis], threshold_correction=c)[1]["objects"][0]["threshold"] - floor
+              for c in (1.0, 0.5, 4.0)}
+    assert height[0.5] == pytest.approx(0.5 * height[1.0]) and height[4.0] == pytest.approx(4 * height[1.0])
+    assert height[0.5] > 0
