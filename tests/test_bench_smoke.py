@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ENGINE_FIGURES = [
     "zarr.write", "zarr.compression", "zarr.codec_bound", "zarr.single_read", "zarr.read",
     "disk.write", "disk.read", "memory.roundtrip",
-    "pipeline.end_to_end", "pipeline.memory_vs_disk", "pipeline.workers", "provenance.share",
+    "pipeline.end_to_end", "pipeline.memory_vs_disk", "pipeline.workers", "segmentation.throughput",
+    "provenance.share",
     "rss.peak", "rss.growth",
 ]
 GUI_FIGURES = ["gui.cold_start", "gui.responsiveness", "gui.viewer_open"]
