@@ -236,7 +236,7 @@ class DaskExecutor(Executor):
             with dask.config.set({TRIM_KEY: self.malloc_trim_threshold}):
                 self._cluster = LocalCluster(
                     n_workers=self.n_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, env={CODEC_THREADS_ENV: threads},
+                    dashboard_address=":0", env={CODEC_THREADS_ENV: threads},
                 )
             target = self._cluster
         return Client(target, set_as_default=False)
