@@ -57,7 +57,7 @@ def find_workspace(plate: Any, cfg: Any, resume: bool | str | os.PathLike[str]) 
     ResumeError
         If no such workspace exists.
     """
-    if resume is not True:
+    if not isinstance(resume, bool):
         path = Path(resume)
         path = path.parent if path.name == METADATA_NAME else path
         if not (path / METADATA_NAME).is_file():
