@@ -63,8 +63,12 @@ def store_lock(path: str) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
-    os.makedirs(path, exist_ok=True)
-    fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
+    lock_file = os.path.join(path, LOCK_NAME)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+    except FileNotFoundError:  # the store folder is made on first need only
+        os.makedirs(path, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
