@@ -7,7 +7,8 @@ around the same centre in channel 2 (and further channels reuse it with a
 per-cell marker intensity), and shot noise (Poisson, drawn through its normal
 approximation) plus a camera offset is added last. Nuclei sit on a jittered
 grid so they never touch: counting them is then a well-posed problem whose
-answer is written to ``ground_truth.csv``. Counts follow a dose-response
+answer is written to ``ground_truth.csv``. ``touching_pairs`` adds pairs of
+touching nuclei (counted as two each) to test splitting. Counts follow a dose-response
 curve across the wells so a plate heatmap has something to show.
 
 Everything is vectorized: cells are splatted as sub-pixel deltas (one
@@ -55,6 +56,8 @@ NUCLEUS_SIGMA = 3.0
 #: Grid cell holding at most one nucleus; jitter keeps centres >= 0.5 cell apart.
 _CELL = int(round(9 * NUCLEUS_SIGMA))
 _JITTER = 0.25
+#: Centre distance of a touching pair, in nucleus sigmas (10.5 px: the blobs merge under a threshold).
+PAIR_DISTANCE = 3.5
 #: Pixel size written to the plate's metadata (Index.xml, MetaSeries descriptions).
 PIXEL_SIZE_UM = 0.65
 #: Distance between z-planes written to an Opera Index.xml.
@@ -139,6 +142,38 @@ def _place_cells(rng: np.random.Generator, count: int, shape: tuple[int, int]) -
         marker=rng.gamma(2.0, 0.5, count),
         angle=rng.uniform(0, np.pi, count),
         elong=rng.uniform(1.0, 1.6, count),
+    )
+
+
+def _add_pairs(rng: np.random.Generator, cells: _Cells, pairs: int, shape: tuple[int, int]) -> _Cells:
+    """Add ``pairs`` touching nuclei pairs, each centred in a grid cell no nucleus occupies.
+
+    The two nuclei of a pair sit :data:`PAIR_DISTANCE` nucleus sigmas apart
+    (their blobs merge under a plain threshold; a split must separate them).
+    Pairs stay inside their grid cell, so they never touch a third nucleus.
+    """
+    gy, gx = _capacity(shape)
+    off_y = (shape[0] - gy * _CELL) / 2
+    off_x = (shape[1] - gx * _CELL) / 2
+    used = np.zeros(gy * gx, bool)
+    iy = np.clip(((cells.y - off_y) // _CELL).astype(int), 0, gy - 1)
+    ix = np.clip(((cells.x - off_x) // _CELL).astype(int), 0, gx - 1)
+    used[iy * gx + ix] = True
+    free = np.flatnonzero(~used)
+    chosen = rng.choice(free, size=min(pairs, free.size), replace=False)
+    cy, cx = np.divmod(chosen, gx)
+    centre_y, centre_x = off_y + (cy + 0.5) * _CELL, off_x + (cx + 0.5) * _CELL
+    angle = rng.uniform(0, np.pi, chosen.size)
+    half = PAIR_DISTANCE * NUCLEUS_SIGMA / 2
+    dy, dx = half * np.sin(angle), half * np.cos(angle)
+    n = 2 * chosen.size
+    return _Cells(
+        y=np.concatenate([cells.y, centre_y + dy, centre_y - dy]),
+        x=np.concatenate([cells.x, centre_x + dx, centre_x - dx]),
+        amplitude=np.concatenate([cells.amplitude, rng.uniform(0.75, 1.25, n)]),
+        marker=np.concatenate([cells.marker, rng.gamma(2.0, 0.5, n)]),
+        angle=np.concatenate([cells.angle, rng.uniform(0, np.pi, n)]),
+        elong=np.concatenate([cells.elong, rng.uniform(1.0, 1.6, n)]),
     )
 
 
@@ -255,6 +290,7 @@ def make_synthetic_plate(
     dtype: type | np.dtype = np.uint16,
     seed: int = 0,
     layout: Layout = "imagexpress",
+    touching_pairs: int = 0,
 ) -> Path:
     """Write a synthetic HCS plate with known nucleus counts and return its folder.
 
@@ -282,6 +318,11 @@ def make_synthetic_plate(
         way the plate records a :data:`PIXEL_SIZE_UM` pixel size, the
         :data:`CHANNEL_NAMES` and the smallest 96/384/1536-well plate that
         holds ``wells``, as the instrument would.
+    touching_pairs
+        Pairs of touching nuclei added to every field (in empty grid cells, as
+        many as fit), each counted as two in the ground truth, so splitting
+        touching nuclei can be tested. 0 (default) leaves every nucleus alone and
+        the pixels exactly as without the option.
 
     Returns
     -------
@@ -297,6 +338,8 @@ def make_synthetic_plate(
     dt = np.dtype(dtype)
     if layout not in ("imagexpress", "opera"):
         raise PlateError(f"Unknown synthetic plate layout {layout!r}; use 'imagexpress' or 'opera'.")
+    if touching_pairs < 0:
+        raise PlateError(f"touching_pairs must be >= 0, got {touching_pairs}.")
     if min(sites, channels, z) < 1 or min(shape) < 16:
         raise PlateError("Synthetic plates need sites, channels, z >= 1 and images of at least 16x16.")
     if not (dt in (np.uint8, np.uint16) or np.issubdtype(dt, np.floating)):
@@ -318,6 +361,9 @@ def make_synthetic_plate(
             rng = np.random.default_rng([seed, row_num, col, site])
             count = int(np.clip(rng.poisson(means[wi]), 1, gy * gx))
             cells = _place_cells(rng, count, shape)
+            if touching_pairs:
+                cells = _add_pairs(rng, cells, touching_pairs, shape)
+                count = len(cells.y)
             stack = _field(rng, cells, shape, channels, z, dt)
             for ch in range(channels):
                 for zi in range(z):

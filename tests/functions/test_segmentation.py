@@ -224,3 +224,38 @@ def test_threshold_correction_works_on_a_camera_offset() -> None:
               for c in (1.0, 0.5, 4.0)}
     assert height[0.5] == pytest.approx(0.5 * height[1.0]) and height[4.0] == pytest.approx(4 * height[1.0])
     assert height[0.5] > 0
+
+
+def test_synthetic_plate_with_touching_pairs_is_counted_within_5_percent_per_field(tmp_path) -> None:
+    import tifffile
+
+    from openhcs_gui.functions import count_objects
+    from openhcs_gui.plates import make_synthetic_plate, open_plate, read_ground_truth
+
+    wells = ["A01", "A03", "B02"]
+    plain = make_synthetic_plate(tmp_path / "plain", wells=wells, sites=2, channels=1, shape=(192, 192), seed=7)
+    paired = make_synthetic_plate(tmp_path / "paired", wells=wells, sites=2, channels=1, shape=(192, 192),
+                                  seed=7, touching_pairs=3)
+    base, truth = read_ground_truth(plain), read_ground_truth(paired)
+    room = (192 // 27) ** 2  # grid cells of a 192² field; a pair takes an empty one
+    assert truth == {k: n + 2 * min(3, room - n) for k, n in base.items()}  # a pair counts as two nuclei
+    assert sum(truth.values()) - sum(base.values()) >= 30
+    merged = 0
+    for key, path in open_plate(paired).images.items():
+        image = tifffile.imread(path)[np.newaxis]
+        expected = truth[(key.well, key.site)]
+        found = int(segment_nuclei(image)[0].max())
+        assert abs(found - expected) <= 0.05 * expected, (key, found, expected)
+        merged += expected - int(count_objects(image)[0].max())
+    assert merged >= 10  # a plain threshold + label merges most of the pairs
+
+
+def test_touching_pairs_zero_leaves_the_plate_unchanged(tmp_path) -> None:
+    from openhcs_gui.plates import make_synthetic_plate
+
+    a = make_synthetic_plate(tmp_path / "a", wells=["A01"], sites=1, channels=2, shape=(64, 64), seed=2)
+    b = make_synthetic_plate(tmp_path / "b", wells=["A01"], sites=1, channels=2, shape=(64, 64), seed=2,
+                             touching_pairs=0)
+    for name in ("A01_s1_w1.tif", "A01_s1_w2.tif"):
+        assert (a / "TimePoint_1" / name).read_bytes() == (b / "TimePoint_1" / name).read_bytes()
+    assert (a / "ground_truth.csv").read_text() == (b / "ground_truth.csv").read_text()
