@@ -87,15 +87,15 @@ def object_rows(
     labels = np.asarray(labels)
     image = np.asarray(intensity)
     multi = image.ndim == 3
-    props = regionprops_table(labels, np.moveaxis(image, 0, -1) if multi else image, properties=_PROPS)
+    intensity_image = np.moveaxis(image, 0, -1) if multi else image
+    props = regionprops_table(labels, intensity_image, properties=_PROPS)  # type: ignore[no-untyped-call]
     n = len(props["label"])
     if n == 0:
         return []
     columns: dict[str, np.ndarray] = {"object_id": props["label"]}
     if parent is not None:
-        columns["parent_id"] = regionprops_table(labels, np.asarray(parent), properties=("intensity_max",))[
-            "intensity_max"
-        ]
+        parents = regionprops_table(labels, np.asarray(parent), properties=("intensity_max",))  # type: ignore[no-untyped-call]
+        columns["parent_id"] = parents["intensity_max"]
     columns.update({ours: props[theirs] for theirs, ours in SHAPE_COLUMNS.items()})
     for k, suffix in enumerate(_suffixes(image.shape[0] if multi else None)):
         key = f"-{k}" if multi else ""

@@ -20,6 +20,18 @@ Two ways to feed a segmentation step
   *k*-th image (1 = first channel) and the intensity of every object is
   measured in every channel (columns ``mean_intensity_ch1``, ``..._ch2``...).
 
+Defaults
+--------
+Li's threshold (not Otsu's), smoothing 1 px, splitting on. Checked on real
+fluorescence nuclei with hand-made ground truth (Cell Tracking Challenge
+N2DL-HeLa, 4 frames, 859 nuclei; Coelho et al. 2009 NIH3T3, 18 images, 806
+nuclei; N2DH-GOWT1, 6 frames, 152 nuclei) with ``typical_diameter`` set to the
+median nucleus (26, 86, 60 px): count errors +0.2 %, -5.5 %, -21 % (Otsu:
+-17 %, -27 %, -55 %; without splitting, Li: -16 %, -30 %, -23 %). After a
+top-hat of radius 2x the diameter (the demo pipeline's rule): +1.9 %, +8.6 %,
+-21 %. GOWT1's very dim nuclei are below any single global threshold. Those
+images are not shipped (licences); the tests use synthetic fields.
+
 Outputs are int32 label images (0 = background) and are declared as label
 outputs (``func.outputs == "labels"``) so storage can write them as labels.
 Tables: ``"objects"`` has one row per image (object count, means; NaN where
@@ -153,26 +165,26 @@ def nuclei_labels(
         # A light smoothing of the distance map removes the one-pixel maxima a
         # ragged outline makes; seeds closer than ~a quarter diameter merge.
         distance = ndi.gaussian_filter(ndi.distance_transform_edt(mask), typical_diameter / 32)
-        regions = label(mask)
-        peaks = peak_local_max(distance, min_distance=max(1, int(typical_diameter * 0.22)),
+        regions = label(mask)  # type: ignore[no-untyped-call]
+        peaks = peak_local_max(distance, min_distance=max(1, int(typical_diameter * 0.22)),  # type: ignore[no-untyped-call]
                                labels=regions, exclude_border=False)
         # Seeds on one flat ridge (a square-ish nucleus) are one seed: label the
         # connected plateaus of local maxima and keep those holding a peak.
-        plateaus = label(mask & (distance >= ndi.maximum_filter(distance, size=3)))
+        plateaus = label(mask & (distance >= ndi.maximum_filter(distance, size=3)))  # type: ignore[no-untyped-call]
         seeded = np.zeros(int(plateaus.max()) + 1, bool)
         seeded[plateaus[tuple(peaks.T)]] = True
         seeded[0] = False
         markers = _relabel_keep(plateaus, seeded)
         n_seeds = int(markers.max())
-        labels = watershed(-distance, markers, mask=mask)
+        labels = watershed(-distance, markers, mask=mask)  # type: ignore[no-untyped-call]
         # a region without a peak (flat, tiny) keeps its own id after the seeded ones
         lonely = regions * (labels == 0)
-        labels = np.where(lonely > 0, label(lonely > 0) + n_seeds, labels)
+        labels = np.where(lonely > 0, label(lonely > 0) + n_seeds, labels)  # type: ignore[no-untyped-call]
     else:
-        labels = label(mask)
+        labels = label(mask)  # type: ignore[no-untyped-call]
     labels = np.asarray(labels, np.int32)
     if exclude_border:
-        labels = clear_border(labels)
+        labels = clear_border(labels)  # type: ignore[no-untyped-call]
     min_area = math.pi * (typical_diameter / 4) ** 2
     keep = np.bincount(labels.ravel()) >= min_area
     return _relabel_keep(labels, keep), threshold
@@ -205,9 +217,9 @@ def cell_labels(
         mask = nuclei > 0
     else:
         mask = (smooth > _corrected(smooth, threshold_method, threshold_correction)) | (nuclei > 0)
-    cells = np.asarray(watershed(-smooth, nuclei, mask=mask), np.int32)
+    cells = np.asarray(watershed(-smooth, nuclei, mask=mask), np.int32)  # type: ignore[no-untyped-call]
     if exclude_border:
-        cells = np.asarray(clear_border(cells), np.int32)
+        cells = np.asarray(clear_border(cells), np.int32)  # type: ignore[no-untyped-call]
     return cells
 
 
@@ -274,7 +286,7 @@ def segment_nuclei(
     ValueError
         A parameter out of its range, or ``channel`` beyond the stack.
     """
-    params = dict(typical_diameter=typical_diameter, threshold_method=threshold_method,
+    params: dict[str, Any] = dict(typical_diameter=typical_diameter, threshold_method=threshold_method,
                   threshold_correction=threshold_correction, smoothing=smoothing,
                   split_touching=split_touching, exclude_border=exclude_border)
     check_params(segment_nuclei, channel=channel, **params)
