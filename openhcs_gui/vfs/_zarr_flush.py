@@ -266,13 +266,14 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
             return
         fmt = plate.zarr_format
         with store_lock(plate.path):
-            ours: dict[str, list[str]] = {}  # wells this backend wrote into
+            ours: dict[str, list[str]] = {}  # wells this backend wrote into (dirty ones per batch)
             for w in plate.wells.values():
-                if not any(f.ours for f in w.fields.values()):
-                    continue  # known from the plate metadata on disk: not ours to restate
-                ours[w.path] = [os.path.basename(w.fields[s].path) for s in sorted(w.fields)]
-                if w.dirty and not rebuild:
-                    _write_well(plate, w.path, ours[w.path], meta_on, only_if_changed=False)
+                if not (rebuild or w.dirty):
+                    continue  # a batch restates only what it changed: O(wells) per run, not O(n²)
+                if any(f.ours for f in w.fields.values()):  # else known from the plate on disk
+                    ours[w.path] = [os.path.basename(w.fields[s].path) for s in sorted(w.fields)]
+                    if not rebuild:
+                        _write_well(plate, w.path, ours[w.path], meta_on, only_if_changed=False)
                 w.dirty = False
             if rebuild:
                 wells = scan_wells(plate.path)
@@ -293,7 +294,9 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
             else:
                 disk_cells, disk_fields = _disk_plate(plate.path)
                 cells = {c for c in disk_cells if c[2] not in plate.deleted}
-                cells |= {_cell(p) for p in ours}
+                cells |= {(w.row, w.column, w.path) for w in plate.wells.values()
+                          if w.path in ours or w.path in plate.written_wells}
+                plate.written_wells.update(ours)
                 field_count = max([disk_fields, *(len(f) for f in ours.values())])
             for r in {c[2].split("/")[0] for c in cells}:
                 row_dir = os.path.join(plate.path, r)

@@ -140,6 +140,8 @@ class PlateState:
     written: bool = False
     #: well paths this backend deleted (left out when merging other writers' wells)
     deleted: set[str] = field(default_factory=set)
+    #: well paths this backend wrote into (restated in every merged plate listing)
+    written_wells: set[str] = field(default_factory=set)
     #: 0-based channel -> (min, max) of all data this backend wrote (the display window)
     ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

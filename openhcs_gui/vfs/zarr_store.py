@@ -391,6 +391,7 @@ class ZarrBackend(ZarrReads, StorageBackend):
             if not w.fields:
                 del plate.wells[ik.well]
                 plate.deleted.add(w.path)
+                plate.written_wells.discard(w.path)
                 shutil.rmtree(os.path.join(plate.path, *w.path.split("/")), ignore_errors=True)
             # another process's wells keep the store alive
             gone = not plate.wells and not scan_wells(plate.path)
