@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "run_pipeline": "openhcs_gui.pipeline.runner",
     "Executor": "openhcs_gui.pipeline.runner",
     "ThreadExecutor": "openhcs_gui.pipeline.runner",
+    "DaskExecutor": "openhcs_gui.pipeline.executors",
     "WorkUnit": "openhcs_gui.pipeline.runner",
     "open_workspace": "openhcs_gui.pipeline.provenance",
     "ResumeError": "openhcs_gui.pipeline.resume",

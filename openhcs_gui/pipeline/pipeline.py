@@ -35,6 +35,7 @@ from openhcs_gui.pipeline.step import FunctionStep, _as_chain
 
 if TYPE_CHECKING:
     from openhcs_gui.pipeline.events import CancelToken, ProgressCallback
+    from openhcs_gui.pipeline.executors import Executor
     from openhcs_gui.pipeline.result import RunResult
 
 __all__ = ["Pipeline", "save_pipeline", "load_pipeline", "FORMAT", "VERSION"]
@@ -84,16 +85,18 @@ class Pipeline(EventedList[FunctionStep]):
         cancel: CancelToken | None = None,
         overwrite: bool = False,
         resume: bool | str | os.PathLike[str] = False,
+        executor: Executor | None = None,
     ) -> RunResult:
         """Run on ``plate``; see :func:`openhcs_gui.pipeline.run_pipeline`.
 
         ``resume=True`` (or a workspace path) continues a killed or failed run
-        in its workspace, skipping the wells it already completed.
+        in its workspace, skipping the wells it already completed;
+        ``executor=DaskExecutor(...)`` runs the wells on dask workers.
         """
         from openhcs_gui.pipeline.runner import run_pipeline
 
         return run_pipeline(self, plate, cfg, progress=progress, cancel=cancel, overwrite=overwrite,
-                            resume=resume)
+                            resume=resume, executor=executor)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

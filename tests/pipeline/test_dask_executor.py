@@ -184,7 +184,7 @@ def test_cancel_stops_queued_and_running_wells_and_resume_finishes(
     assert stopped_after < 3.0
     assert open_workspace(result.workspace).status is RunStatus.CANCELLED
 
-    resumed = run_pipeline(_slow_pipeline(), plate, cfg, executor=executor, resume=True)
+    resumed = _slow_pipeline().run(plate, cfg, executor=executor, resume=True)
     assert resumed.status is RunStatus.COMPLETED and resumed.workspace == result.workspace
     assert sorted(resumed.skipped_wells) == done
     assert _zarr_wells(resumed.workspace) == set(resumed.wells)
