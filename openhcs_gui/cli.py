@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from openhcs_gui.display import has_display
 from openhcs_gui.errors import OpenHCSError
 
 __all__ = ["main", "build_parser", "has_display"]
@@ -125,15 +125,6 @@ def _logging(verbose: int, quiet: int) -> Iterator[None]:
         root.setLevel(old_level)
         root.propagate = old_propagate
         log.setLevel(cli_level)
-
-
-def has_display() -> bool:
-    """True if Qt can show (or offscreen-render) windows here."""
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
 
 
 def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Any:
