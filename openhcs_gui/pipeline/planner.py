@@ -47,6 +47,13 @@ class StepPlan:
     in_memory: bool  #: the output is held in memory during the run
     drop_after: int | None  #: drop the memory copy after this step ran on the well
     compression_level: int | None  #: zarr level (``None`` for other backends)
+    #: ``"labels"`` when the step's (last) function declares ``outputs == "labels"``, else ``"image"``
+    output_kind: str = "image"
+
+    def image_path(self, key: Any) -> str:
+        """Path of ``key``'s output image (``..._labels.tif`` for a label output on disk or zarr)."""
+        labels = self.output_kind == "labels" and self.backend is not Backend.MEMORY
+        return f"{self.image_dir}/{key.filename(labels=labels)}"
 
     @property
     def number(self) -> int:
@@ -221,6 +228,7 @@ def plan_pipeline(
                 in_memory=in_memory,
                 drop_after=drop_after,
                 compression_level=eff.compression_level if backend is Backend.ZARR else None,
+                output_kind=output_kind(step.func),
             )
         )
     return ExecutionPlan(
@@ -232,6 +240,25 @@ def plan_pipeline(
         steps=tuple(steps),
         warnings=tuple(warnings),
     )
+
+
+def output_kind(func: Any) -> str:
+    """``"labels"`` if every chain of ``func`` ends in a function declaring label outputs."""
+    if isinstance(func, dict):
+        kinds = {output_kind(v) for v in func.values()}
+        return "labels" if kinds == {"labels"} else "image"
+    if isinstance(func, list):
+        return output_kind(func[-1]) if func else "image"
+    if isinstance(func, tuple):
+        func = func[0]
+    if isinstance(func, str):
+        from openhcs_gui.pipeline.step import _resolve
+
+        try:
+            func = _resolve(func)
+        except ValueError:
+            return "image"
+    return "labels" if getattr(func, "outputs", None) == "labels" else "image"
 
 
 def _describe_func(func: Any, label: Any) -> str:

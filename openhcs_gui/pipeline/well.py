@@ -173,7 +173,7 @@ def _store(
     ctx: WellContext, report: WellReport,
 ) -> None:
     keys = sorted(outputs)
-    paths = [f"{sp.image_dir}/{k.filename()}" for k in keys]
+    paths = [sp.image_path(k) for k in keys]
     arrays = [outputs[k] for k in keys]
     if arrays:
         ctx.filemanager.save_batch(arrays, paths, sp.backend)
@@ -215,7 +215,7 @@ def _drop(ctx: WellContext, report: WellReport, after: int | None) -> None:
             continue
         if (after is None or sp.drop_after == after) and sp.index in report.keys:
             for key in report.keys[sp.index]:
-                path = f"{sp.image_dir}/{key.filename()}"
+                path = sp.image_path(key)
                 if ctx.filemanager.exists(path, Backend.MEMORY):
                     ctx.filemanager.delete(path, Backend.MEMORY)
 

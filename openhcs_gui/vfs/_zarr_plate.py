@@ -43,6 +43,8 @@ class FieldState:
     dirty: bool = False
     #: the display ranges its omero metadata was last written with
     shown: dict[int, tuple[float, float]] | None = None
+    #: the field's NGFF label image (``labels/<name>``) this backend wrote, if any
+    labels: FieldState | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def index(self, channel: int, z: int) -> tuple[int, ...] | None:

@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from openhcs_gui.errors import InvalidPathError
 from openhcs_gui.metadata import row_name
 
-__all__ = ["ImageKey", "parse_image_name", "split_well", "well_name", "WELL_RE"]
+__all__ = [
+    "ImageKey", "parse_image_name", "is_labels_name", "split_well", "well_name", "WELL_RE", "LABELS_SUFFIX",
+]
+
+#: Name part marking a label image (``A01_s1_w1_z1_labels.tif``): a step whose
+#: function declares ``outputs == "labels"`` writes its images under such names.
+LABELS_SUFFIX = "_labels"
 
 WELL_RE = re.compile(r"^(?P<row>[A-Z]{1,2})(?P<col>\d{1,3})$")
 _NAME_RE = re.compile(
-    r"^(?P<well>[A-Z]{1,2}\d{1,3})_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?"
+    r"^(?P<well>[A-Z]{1,2}\d{1,3})_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?(?P<labels>_labels)?"
     r"(?P<ext>\.[A-Za-z0-9.]+)?$"
 )
 
@@ -33,9 +39,10 @@ class ImageKey:
     channel: int
     z: int = 1
 
-    def filename(self, ext: str = ".tif") -> str:
-        """``A01_s1_w1_z1.tif``-style name for this image."""
-        return f"{self.well}_s{self.site}_w{self.channel}_z{self.z}{ext}"
+    def filename(self, ext: str = ".tif", *, labels: bool = False) -> str:
+        """``A01_s1_w1_z1.tif``-style name for this image (``..._z1_labels.tif`` for a label image)."""
+        tail = LABELS_SUFFIX if labels else ""
+        return f"{self.well}_s{self.site}_w{self.channel}_z{self.z}{tail}{ext}"
 
     @property
     def row(self) -> str:
@@ -68,7 +75,7 @@ def well_name(row: str | int, column: int) -> str:
 
 
 def parse_image_name(name: str) -> ImageKey:
-    """Parse ``A01_s1_w1_z1.tif`` (``_z`` optional, defaults to 1).
+    """Parse ``A01_s1_w1_z1.tif`` (``_z`` optional, defaults to 1; a ``_labels`` part is allowed).
 
     Raises
     ------
@@ -82,3 +89,9 @@ def parse_image_name(name: str) -> ImageKey:
             f"'{base}' is not an image name like A01_s1_w1_z1.tif (well_site_channel_z)."
         )
     return ImageKey(m["well"], int(m["site"]), int(m["channel"]), int(m["z"] or 1))
+
+
+def is_labels_name(name: str) -> bool:
+    """True if ``name`` is a label image's name (``A01_s1_w1_z1_labels.tif``)."""
+    m = _NAME_RE.match(name.rsplit("/", 1)[-1])
+    return bool(m and m["labels"])

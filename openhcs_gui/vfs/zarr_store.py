@@ -45,6 +45,7 @@ from openhcs_gui.errors import (
 from openhcs_gui.metadata import PlateMetadata, row_index
 from openhcs_gui.vfs._zarr_array import RawArray
 from openhcs_gui.vfs._zarr_flush import scan_wells, write_field_attrs, write_plate_attrs
+from openhcs_gui.vfs._zarr_labels import LabelWrite, label_name, write_labels
 from openhcs_gui.vfs._zarr_meta import ensure_group
 from openhcs_gui.vfs._zarr_plate import (
     FieldState,
@@ -62,7 +63,7 @@ from openhcs_gui.vfs.base import (
     normalize_path,
     write_error,
 )
-from openhcs_gui.vfs.keys import ImageKey, parse_image_name, split_well
+from openhcs_gui.vfs.keys import ImageKey, is_labels_name, parse_image_name, split_well
 
 __all__ = ["ZarrBackend"]
 
@@ -199,6 +200,7 @@ class ZarrBackend(ZarrReads, StorageBackend):
     def _write_items(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
         groups: dict[tuple[str, str, int], dict[tuple[int, int], np.ndarray]] = {}
         names: dict[tuple[str, str, int, int, int], str] = {}
+        labelled: set[tuple[str, str, int]] = set()
         for data, path in items:
             key, store, ik = self._image(path)
             part = long_component(key)
@@ -207,13 +209,19 @@ class ZarrBackend(ZarrReads, StorageBackend):
             plane = (ik.channel - 1, ik.z - 1)
             groups.setdefault((store, ik.well, ik.site), {})[plane] = _as_plane(data, key)
             names[(store, ik.well, ik.site, *plane)] = key
+            if is_labels_name(key):
+                labelled.add((store, ik.well, ik.site))
         fields: list[tuple[PlateState, str, FieldState, dict[tuple[int, int], np.ndarray]]] = []
         store_of: dict[int, str] = {}
+        labels: list[LabelWrite] = []
         for (store, well, site), planes in groups.items():
             plate = self._plate(store, create=True)
             assert plate is not None
             store_of[id(plate)] = store
             fields.append((plate, well, self._field_for_write(plate, well, site), planes))
+            if (store, well, site) in labelled:
+                keys = {p: names[(store, well, site, *p)] for p in planes}
+                labels.append(LabelWrite(plate, fields[-1][2], planes, keys, label_name(self._fs(store))))
         fields.sort(key=lambda f: f[2].path)  # one lock order: no deadlock between batches
         held: list[FieldState] = []
         writes: list[FieldWrite] = []
@@ -243,6 +251,8 @@ class ZarrBackend(ZarrReads, StorageBackend):
                 self._write_image_attrs(plate, state)
         for plate in {id(f[0]): f[0] for f in fields}.values():
             self._write_plate_attrs(plate)
+        if labels:
+            write_labels(labels, self.config, self.plate_metadata, overwrite, self._map)
 
     def _beside_chunks(
         self, fields: list[tuple[PlateState, str, FieldState, Any]], writes: list[FieldWrite]
