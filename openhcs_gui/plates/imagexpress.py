@@ -35,7 +35,7 @@ _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f
 _NAME = re.compile(
     r"^(?:(?P<prefix>.*?)_)?(?P<well>[A-Z]{1,2}\d{2,3})"
     r"(?:_s(?P<site>\d+))?(?:_w(?P<channel>\d+))?(?:_z(?P<z>\d+))?"
-    rf"(?:{_GUID})?\.(?i:tiff?)$"
+    rf"(?:{_GUID}|_labels)?\.(?i:tiff?)$"  # _labels: a label step's output folder read back
 )
 _ZSTEP = re.compile(r"^ZStep_(\d+)$", re.IGNORECASE)
 _TIMEPOINT = re.compile(r"^TimePoint_(\d+)$", re.IGNORECASE)

@@ -44,6 +44,7 @@ from openhcs_gui.vfs.base import (
     normalize_path,
     write_error,
 )
+from openhcs_gui.vfs.keys import is_labels_name, parse_image_name
 
 __all__ = ["DiskBackend", "SUPPORTED_EXTENSIONS"]
 
@@ -154,13 +155,24 @@ class DiskBackend(StorageBackend):
             If the extension is not a supported format.
         StorageError
             If the file exists but cannot be read or decoded.
+
+        Notes
+        -----
+        An image name like ``A01_s1_w1_z1.tif`` with no such file reads the
+        label image ``A01_s1_w1_z1_labels.tif`` of the same key if there is
+        one (a label step's output, see :data:`~openhcs_gui.vfs.keys.LABELS_SUFFIX`).
         """
         key = normalize_path(path)
         reader = self._format(key)[1]
         full = self._full(key)
         try:
             return reader(full)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+        except FileNotFoundError as e:
+            labels = _labels_twin(full)
+            if labels is not None and os.path.isfile(labels):
+                return self.load(labels)
+            raise PathNotFoundError(f"No file at {self._where(key)} ({full}).") from e
+        except (IsADirectoryError, NotADirectoryError) as e:
             raise PathNotFoundError(f"No file at {self._where(key)} ({full}).") from e
         except OSError as e:
             raise StorageError(f"Cannot read {full}: {e.strerror or e}.") from e
@@ -374,3 +386,16 @@ class DiskBackend(StorageBackend):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._pool_lock = threading.Lock()
+
+
+def _labels_twin(full: str) -> str | None:
+    """``.../A01_s1_w1_z1.tif`` -> ``.../A01_s1_w1_z1_labels.tif`` (``None`` for other names)."""
+    folder, name = os.path.split(full)
+    try:
+        key = parse_image_name(name)
+    except InvalidPathError:
+        return None
+    if is_labels_name(name):
+        return None
+    ext = name[len(key.filename(ext="")):] if name.startswith(key.filename(ext="")) else None
+    return os.path.join(folder, key.filename(ext, labels=True)) if ext else None
