@@ -33,7 +33,7 @@ from openhcs_gui.vfs._zarr_meta import image_attrs, read_group, write_group
 from openhcs_gui.vfs._zarr_plate import FieldState, PlateState
 from openhcs_gui.vfs._zarr_write import FieldWrite, prepare_field, run_chunk
 
-__all__ = ["LabelWrite", "label_name", "label_attrs", "write_labels"]
+__all__ = ["LabelWrite", "check_labels", "label_name", "label_attrs", "write_labels"]
 
 Plane = tuple[int, int]
 PMap = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
@@ -69,11 +69,18 @@ def label_attrs(name: str, version: str, meta: PlateMetadata | None) -> dict[str
     return attrs
 
 
-def _check_integer(lw: LabelWrite) -> None:
-    for plane, data in lw.planes.items():
+def check_labels(planes: dict[Plane, np.ndarray], keys: dict[Plane, str]) -> None:
+    """Refuse label planes that are not integers (before anything of the batch is written).
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Naming the first non-integer plane.
+    """
+    for plane, data in planes.items():
         if not np.issubdtype(data.dtype, np.integer):
             raise UnsupportedFormatError(
-                f"Label image '{lw.keys[plane]}' must hold integers; got {data.dtype}.")
+                f"Label image '{keys[plane]}' must hold integers; got {data.dtype}.")
 
 
 def write_labels(
@@ -88,7 +95,7 @@ def write_labels(
         A label plane is not of an integer dtype.
     """
     for lw in labels:
-        _check_integer(lw)
+        check_labels(lw.planes, lw.keys)
     labels = sorted(labels, key=lambda lw: lw.field.path)  # the backend's lock order
     held: list[FieldState] = []
     try:

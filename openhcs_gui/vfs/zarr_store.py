@@ -45,7 +45,7 @@ from openhcs_gui.errors import (
 from openhcs_gui.metadata import PlateMetadata, row_index
 from openhcs_gui.vfs._zarr_array import RawArray
 from openhcs_gui.vfs._zarr_flush import scan_wells, write_field_attrs, write_plate_attrs
-from openhcs_gui.vfs._zarr_labels import LabelWrite, label_name, write_labels
+from openhcs_gui.vfs._zarr_labels import LabelWrite, check_labels, label_name, write_labels
 from openhcs_gui.vfs._zarr_meta import ensure_group
 from openhcs_gui.vfs._zarr_plate import (
     FieldState,
@@ -211,6 +211,9 @@ class ZarrBackend(ZarrReads, StorageBackend):
             names[(store, ik.well, ik.site, *plane)] = key
             if is_labels_name(key):
                 labelled.add((store, ik.well, ik.site))
+        for store, well, site in labelled:  # refused before anything is registered or written
+            planes = groups[(store, well, site)]
+            check_labels(planes, {p: names[(store, well, site, *p)] for p in planes})
         fields: list[tuple[PlateState, str, FieldState, dict[tuple[int, int], np.ndarray]]] = []
         store_of: dict[int, str] = {}
         labels: list[LabelWrite] = []
