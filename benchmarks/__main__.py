@@ -1,7 +1,8 @@
 """``python -m benchmarks``: generate the plate once, measure every figure, print, save JSON.
 
 Groups (``--only``): ``storage`` (zarr, disk, memory), ``pipeline``
-(end-to-end, memory vs disk, workers), ``segmentation`` (segment + measure
+(end-to-end, memory vs disk, workers), ``dask`` (worker processes vs threads,
+1 -> 2 processes, malloc trim), ``segmentation`` (segment + measure
 images/s vs a plain loop), ``provenance`` (its share of a
 1536-well x 4-site run, on its own tiny-pixel plate), ``rss``, ``gui-start`` (cold start) and
 ``gui-run`` (responsiveness, viewer open; both need Xvfb) and ``peers``
@@ -26,7 +27,7 @@ from typing import Any
 from benchmarks._core import Figure, SkipGroup, format_table, machine_info, versions
 from benchmarks.plate import SIZES, BenchPlate, make_bench_plate
 
-GROUPS = ("storage", "pipeline", "segmentation", "provenance", "rss", "gui-start", "gui-run", "peers")
+GROUPS = ("storage", "pipeline", "dask", "segmentation", "provenance", "rss", "gui-start", "gui-run", "peers")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -54,7 +55,15 @@ def _groups(args: argparse.Namespace) -> list[str]:
 
 def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
              raw: dict[str, Any]) -> dict[str, Callable[[], list[Figure]]]:
-    from benchmarks import gui, peers, pipeline_bench, provenance, segmentation_bench, storage
+    from benchmarks import (
+        dask_bench,
+        gui,
+        peers,
+        pipeline_bench,
+        provenance,
+        segmentation_bench,
+        storage,
+    )
 
     def run_storage() -> list[Figure]:
         figs, raw["zarr_write"] = storage.zarr_figures(plate)
@@ -63,6 +72,7 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
     return {
         "storage": run_storage,
         "pipeline": lambda: pipeline_bench.pipeline_figures(plate, work),
+        "dask": lambda: dask_bench.dask_figures(plate, work),
         "segmentation": lambda: segmentation_bench.segmentation_figures(work),
         "provenance": lambda: provenance.provenance_figures(work, provenance.WELLS[args.size]),
         "rss": lambda: pipeline_bench.rss_figures(plate, work),

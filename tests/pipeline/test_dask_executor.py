@@ -138,8 +138,10 @@ def test_provenance_names_the_worker_process_of_every_well(both_runs: dict[str, 
         assert entry["host"] and entry["pid"] in worker_pids, (well, entry)
 
 
-def test_events_stream_back_per_step_and_well_in_order(both_runs: dict[str, Any]) -> None:
+def test_events_stream_back_per_step_and_well_in_order(both_runs: dict[str, Any], executor: Any) -> None:
     events = both_runs["events"]
+    topics = executor.client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))
+    assert not [t for t in topics if t.startswith("openhcs")]  # the scheduler let go of the run's events
     finished = [e for e in events if isinstance(e, WellFinished)]
     assert sorted(e.well for e in finished) == sorted(both_runs["dask"].wells)
     steps = [e for e in events if type(e).__name__ == "StepFinished"]

@@ -126,6 +126,13 @@ def run_unit(spec: RunSpec, unit: WorkUnit, topic: str, stop: str) -> tuple[Well
     return report, emit.attempt, emit.sent
 
 
+def _forget_topic(topic: str, dask_scheduler: Any = None) -> None:
+    """Drop a finished run's event topic from the scheduler (runs on the scheduler)."""
+    broker = getattr(dask_scheduler, "_broker", None)
+    if broker is not None:
+        broker._topics.pop(topic, None)
+
+
 class _Inbox:
     """Driver side: reorders each attempt's events, drops duplicate image events of reruns."""
 
@@ -298,6 +305,10 @@ class DaskExecutor(Executor):
                 client.cancel([f for f in futures.values() if not f.done()])
             client.unsubscribe_topic(topic)
             futures.clear()
+            try:  # the scheduler would keep the run's events (up to events-log-length) for ever
+                client.run_on_scheduler(_forget_topic, topic)
+            except Exception:  # e.g. a scheduler without openhcs_gui installed: only memory is lost
+                log.debug("cannot drop event topic %s on the scheduler", topic, exc_info=True)
 
     def _collect(self, client: Any, futures: dict[str, Any], inbox: _Inbox, cancel: CancelToken,
                  stop: Any) -> Iterator[WellReport]:
