@@ -4,6 +4,9 @@ A key ``<dir>/images.zarr/B03_s2_w1_z1.tif`` names one plane: the store
 ``<dir>/images.zarr`` is a plate, ``B03`` its well at ``B/3``, site 2 its
 field ``1`` and channel/z the plane ``(c=0, z=0)`` of the field array
 ``B/3/1/0`` shaped ``(c, z, y, x)``. A store's "files" are its image names.
+A key named ``B03_s2_w1_z1_labels.tif`` is a plane of a label image: written
+to the field array as well as to the field's NGFF ``labels/<name>`` group
+(see :mod:`openhcs_gui.vfs._zarr_labels`).
 
 Why it is fast (issue 3, "Speed"): chunks are encoded with the numcodecs
 codec on a thread pool (Blosc releases the GIL) and written as chunk files
