@@ -62,7 +62,8 @@ def _check_counts(result: RunResult, step: str, ground_truth: dict[tuple[str, in
     rows = [r for r in result.get_table(step, "counts") if r["channel"] == 1]
     assert {(r["well"], r["site"]): r["count"] for r in rows} == ground_truth
     per_well = Path(result.step(step).folder) / "A01_counts.csv"
-    assert per_well.read_text().splitlines()[0] == "well,site,channel,z,count"
+    # the plate records channel names (DAPI/FITC), so each row says which channel in words too
+    assert per_well.read_text().splitlines()[0] == "well,site,channel,channel_name,z,count"
 
 
 def _check_zarr(result: RunResult, step: str, plate: Path, n_funcs: int, level: int) -> None:
