@@ -55,12 +55,13 @@ def load_output_layers(
     """
     names = channel_names or {}
     step = result.step(step_index)
+    kind = _output_kind(result, step_index)
     meta = {"source": "output", "step": step_index, "well": well, "backend": step.backend.value}
     prefix = f"{step.index + 1}.{step.name} {well}"
     if key is not None:
         data = result.get_image(step_index, key)
         return [LayerSpec(f"{step.index + 1}.{step.name} {key.filename('')}", data,
-                          contrast_limits(data), metadata={**meta, "key": key})]
+                          contrast_limits(data), metadata={**meta, "key": key}, kind=kind)]
     if step.backend is Backend.ZARR:
         from openhcs_gui.ui.lazy_zarr import well_channel_stacks
 
@@ -68,7 +69,7 @@ def load_output_layers(
         return [
             LayerSpec(f"{prefix} {_channel_name(names, c + 1)}", levels if len(levels) > 1 else levels[0],
                       contrast, channel_colormap(c, len(stacks)), multiscale=len(levels) > 1,
-                      metadata={**meta, "channel": c + 1, "lazy": True}, axis_labels=labels)
+                      metadata={**meta, "channel": c + 1, "lazy": True}, axis_labels=labels, kind=kind)
             for c, levels, contrast, labels in stacks
         ]
     by_channel: dict[int, dict[tuple[int, int], Any]] = defaultdict(dict)
@@ -87,8 +88,17 @@ def load_output_layers(
         data = np.squeeze(data, axis=tuple(i for i, n in enumerate(data.shape[:2]) if n == 1))
         layers.append(LayerSpec(f"{prefix} {_channel_name(names, channel)}", data, contrast_limits(data),
                                 channel_colormap(pos, len(by_channel)), metadata={**meta, "channel": channel},
-                                axis_labels=stack_axis_labels(sizes)))
+                                axis_labels=stack_axis_labels(sizes), kind=kind))
     return layers
+
+
+def _output_kind(result: Any, step_index: int) -> str:
+    """``"labels"`` for a segmentation step (the plan records what its function returns)."""
+    plan = getattr(result, "plan", None)
+    try:
+        return str(plan.step(step_index).output_kind) if plan is not None else "image"
+    except (AttributeError, KeyError, IndexError):
+        return "image"
 
 
 class OutputsPanel(QWidget):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from napari.components import ViewerModel
-from napari.layers import Image
+from napari.layers import Image, Labels
 from napari.qt import QtViewer, get_qapp
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
@@ -84,6 +84,9 @@ class LayerSpec:
         Where the data came from (step, well, key, backend), kept on the layer.
     axis_labels
         Names of the axes (``("site", "y", "x")``), shown on napari's sliders.
+    kind
+        ``"image"`` or ``"labels"`` (a segmentation: shown as a napari Labels
+        layer, one colour per object, over the images).
     """
 
     name: str
@@ -93,6 +96,7 @@ class LayerSpec:
     multiscale: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     axis_labels: tuple[str, ...] = ()
+    kind: str = "image"
 
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
@@ -218,6 +222,11 @@ class ViewerWidget(QWidget):
             self.qt_viewer.canvas.native.repaint()
         added = []
         for spec in specs:
+            if spec.kind == "labels":
+                added.append(self.model.add_labels(
+                    spec.data, name=spec.name, multiscale=spec.multiscale, metadata=dict(spec.metadata),
+                ))
+                continue
             layer = self.model.add_image(
                 spec.data,
                 name=spec.name,
@@ -250,6 +259,12 @@ class ViewerWidget(QWidget):
             return False
         for layer, spec in zip(layers, specs, strict=True):
             first = spec.data[0] if spec.multiscale else spec.data
+            if isinstance(layer, Labels) != (spec.kind == "labels"):
+                return False
+            if spec.kind == "labels":
+                if layer.multiscale != spec.multiscale or layer.ndim != len(first.shape):
+                    return False
+                continue
             if (not isinstance(layer, Image) or layer.multiscale != spec.multiscale or layer.rgb
                     or layer.ndim != len(first.shape) or layer.dtype != first.dtype):
                 return False
@@ -261,6 +276,10 @@ class ViewerWidget(QWidget):
         old_extent = self.model.layers.extent.world.tolist()
         for layer, spec in zip(layers, specs, strict=True):
             layer.data = spec.data
+            layer.name = spec.name
+            layer.metadata = dict(spec.metadata)
+            if spec.kind == "labels":
+                continue
             layer.contrast_limits_range = list(spec.contrast)
             layer.contrast_limits = list(spec.contrast)
             layer.name = spec.name

@@ -107,3 +107,21 @@ def test_dropping_something_else_explains(make_main_window, tmp_path: Path, qtbo
     with qtbot.waitSignal(window.error_reported, timeout=20000) as blocker:
         _drop(window, [stray])
     assert "plate folder" in blocker.args[1]
+
+
+def test_segmentation_output_opens_as_labels_over_nothing_grey(make_main_window, small_plate: Path, qtbot) -> None:
+    """The demo's nuclei step writes label images: napari shows them as Labels (one colour per nucleus)."""
+    from napari.layers import Labels
+
+    window = make_main_window(show=True, size=(1280, 800))
+    result = _run_demo(window, qtbot, small_plate)
+    assert result.plan.step(2).output_kind == "labels"
+    _show(window, qtbot, 2, "A01")  # zarr, lazy
+    layers = list(window.viewer.layers)
+    assert layers and all(isinstance(layer, Labels) for layer in layers)
+    step = result.step(2)
+    expected = np.stack([result.get_image(2, k) for k in step.keys if k.well == "A01" and k.channel == 1])
+    np.testing.assert_array_equal(np.asarray(layers[0].data), expected)
+    assert int(np.asarray(layers[0].data).max()) > 0  # nuclei were found and are shown
+    _show(window, qtbot, 1, "A01")  # back to an image output: image layers again
+    assert not any(isinstance(layer, Labels) for layer in window.viewer.layers)
