@@ -113,7 +113,9 @@ class RunResult:
     @property
     def metadata_path(self) -> Path:
         """``openhcs_metadata.json`` of this workspace."""
-        return self.workspace / "openhcs_metadata.json"
+        from openhcs_gui.pipeline._provenance_io import METADATA_NAME
+
+        return self.workspace / METADATA_NAME
 
     def step(self, ref: int | str | StepOutput) -> StepOutput:
         """A step's outputs by 0-based index, name, or the object itself.

@@ -74,6 +74,24 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: Set by an executor that runs several engine processes on one machine (dask workers).
+CODEC_THREADS_ENV = "OPENHCS_CODEC_THREADS"
+
+
+def codec_threads() -> int:
+    """Codec threads for this process: its share of the cores when an executor says, else all of them.
+
+    Every dask worker process starting ``os.cpu_count()`` encoder threads
+    oversubscribes the machine; the local cluster sets :data:`CODEC_THREADS_ENV`.
+    """
+    raw = os.environ.get(CODEC_THREADS_ENV, "").strip()
+    try:
+        share = int(raw) if raw else 0
+    except ValueError:
+        share = 0
+    return max(1, share or os.cpu_count() or 1)
+
+
 class ZarrBackend(ZarrReads, StorageBackend):
     """Storage backend that writes and reads planes of OME-Zarr HCS plates.
 
@@ -104,7 +122,7 @@ class ZarrBackend(ZarrReads, StorageBackend):
         self._stores: dict[str, PlateState] = {}
         self._lock = threading.Lock()  # guards _stores and _pool only
         self._pool: ThreadPoolExecutor | None = None
-        self._workers = max(1, os.cpu_count() or 1)
+        self._workers = codec_threads()
 
     # ------------------------------------------------------------------ keys
     def _fs(self, key: str) -> str:

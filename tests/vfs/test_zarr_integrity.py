@@ -8,6 +8,7 @@ in the wrong place or silently as zeros.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +266,13 @@ def test_close_rewrites_metadata_a_killed_run_never_wrote(root: str) -> None:
     for got, data in zip(fresh.load_batch(keys), datas, strict=True):
         assert_same_array(got, data)
     assert len(fresh.list_dir(STORE)) == 12
+
+
+def test_codec_threads_follow_the_executors_share_of_the_cores(monkeypatch, tmp_path) -> None:
+    """A dask worker process gets its share of the cores for encoding, not the whole machine."""
+    from openhcs_gui.vfs.zarr_store import CODEC_THREADS_ENV, ZarrBackend
+
+    monkeypatch.setenv(CODEC_THREADS_ENV, "1")
+    assert ZarrBackend(root=tmp_path / "a.zarr")._workers == 1
+    monkeypatch.setenv(CODEC_THREADS_ENV, "not a number")
+    assert ZarrBackend(root=tmp_path / "b.zarr")._workers == max(1, os.cpu_count() or 1)

@@ -51,6 +51,7 @@ from openhcs_gui.pipeline.events import (
 from openhcs_gui.pipeline.executors.base import Executor, RunSpec, WellTask, context_from_spec
 from openhcs_gui.pipeline.result import WellError
 from openhcs_gui.pipeline.well import WellReport, WorkUnit, process_well
+from openhcs_gui.vfs.zarr_store import CODEC_THREADS_ENV
 
 __all__ = ["DaskExecutor", "run_unit", "CANCEL_POLL", "EVENT_WAIT"]
 
@@ -59,7 +60,6 @@ log = logging.getLogger(__name__)
 CANCEL_POLL = 0.2  #: seconds between two looks of a worker at the run's cancel event
 EVENT_WAIT = 10.0  #: seconds the driver waits for a finished well's last events
 TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-CODEC_THREADS_ENV = "OPENHCS_CODEC_THREADS"
 
 
 class _RemoteCancel(CancelToken):
