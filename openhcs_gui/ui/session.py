@@ -9,6 +9,7 @@ the engine's objects.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -51,8 +52,14 @@ class Session(QObject):
         self.running = False
 
     def set_plate(self, plate: Any) -> None:
-        """Make ``plate`` (a ``PlateIndex``) current and tell the panels."""
+        """Make ``plate`` (a ``PlateIndex``) current and tell the panels.
+
+        A run result of another plate is let go first: its outputs and tables
+        must never be listed or painted onto this plate's wells.
+        """
         self.plate = plate
+        if self.result is not None and plate is not None and not _same_plate(self.result, plate):
+            self.set_result(None)
         self.plate_changed.emit(plate)
 
     def set_result(self, result: Any) -> None:
@@ -74,6 +81,15 @@ class Session(QObject):
         """
         steps = [copy_step(s) for s in self.pipeline]
         return Pipeline(steps, name=self.pipeline.name), self.cfg.model_copy(deep=True)
+
+
+def _same_plate(result: Any, plate: Any) -> bool:
+    """True when ``result`` was computed from ``plate`` (the plan records the input plate's path)."""
+    plan = getattr(result, "plan", None)
+    recorded = getattr(plan, "plate_path", None)
+    if recorded is None or getattr(plate, "path", None) is None:
+        return False
+    return Path(recorded).resolve() == Path(plate.path).resolve()
 
 
 def copy_step(step: FunctionStep) -> FunctionStep:

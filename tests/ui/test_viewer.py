@@ -125,3 +125,24 @@ def test_segmentation_output_opens_as_labels_over_nothing_grey(make_main_window,
     assert int(np.asarray(layers[0].data).max()) > 0  # nuclei were found and are shown
     _show(window, qtbot, 1, "A01")  # back to an image output: image layers again
     assert not any(isinstance(layer, Labels) for layer in window.viewer.layers)
+
+
+def test_opening_another_plate_lets_the_old_results_go(make_main_window, small_plate: Path, tmp_path: Path,
+                                                         qtbot) -> None:
+    """Plate 1's outputs and counts must never be listed for, or painted onto, plate 2 (issue 14)."""
+    from openhcs_gui.plates import make_synthetic_plate
+
+    window = make_main_window()
+    _run_demo(window, qtbot, small_plate)
+    assert window.outputs_panel.items()
+    other = make_synthetic_plate(tmp_path / "plate2", wells=["A01", "A02"], sites=1, channels=2, shape=(64, 64))
+    with qtbot.waitSignal(window.plate_opened, timeout=30000):
+        window.open_plate(other)
+    assert window.session.result is None
+    assert not window.outputs_panel.items()
+    combo = window.plate_panel.heatmap_combo
+    assert not any("object_count" in combo.itemText(i) for i in range(combo.count()))
+    # reopening the plate that was run keeps nothing stale either: its result was let go with the switch
+    with qtbot.waitSignal(window.plate_opened, timeout=30000):
+        window.open_plate(small_plate)
+    assert window.session.result is None
