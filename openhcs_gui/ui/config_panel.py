@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from openhcs_gui.config import effective_materialization, effective_value
+from openhcs_gui.errors import OpenHCSError
+from openhcs_gui.pipeline.workspace import workspace_base
 from openhcs_gui.ui.forms import ModelFormWidget
 from openhcs_gui.ui.session import Session
 
@@ -64,8 +66,13 @@ class ConfigPanel(QWidget):
         cfg = self._session.cfg
         if path == _OUTPUT_PATH:
             plate = self._session.plate
-            root = effective_materialization(cfg, plate.path if plate is not None else None)
-            return root.output_root if root.output_root is not None else "next to the plate"
+            if plate is None:
+                root = effective_materialization(cfg, None)
+                return root.output_root if root.output_root is not None else "next to the plate"
+            try:  # the folder the run will really use (beside the plate's root, not its Images/ folder)
+                return workspace_base(plate, cfg).parent
+            except OpenHCSError as e:
+                return str(e)
         return effective_value(cfg, path)
 
     def _on_session_plate_changed(self, _plate: Any) -> None:
