@@ -210,7 +210,9 @@ def _layer_info(layer: Any) -> dict[str, Any]:
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     return {"name": layer.name, "shape": list(data.shape), "dtype": str(data.dtype),
             "array_type": f"{type(data).__module__}.{type(data).__name__}",
-            "contrast_limits": [float(v) for v in layer.contrast_limits],
+            "kind": type(layer).__name__.lower(),  # image | labels
+            "contrast_limits": ([float(v) for v in layer.contrast_limits]
+                                if hasattr(layer, "contrast_limits") else None),
             "multiscale": bool(getattr(layer, "multiscale", False)),
             "backend": layer.metadata.get("backend"), "visible": bool(layer.visible)}
 
