@@ -380,8 +380,13 @@ def _cmd_gui(args: argparse.Namespace) -> int:
             from openhcs_gui.pipeline import demo_pipeline_path
 
             pipeline = str(demo_pipeline_path())
-    from openhcs_gui.ui.app import main as gui_main  # Qt only from here on
-
+    try:
+        from openhcs_gui.ui.app import main as gui_main  # Qt only from here on
+    except ModuleNotFoundError as e:  # an engine-only install (cluster node, CI box)
+        raise _BadInput(
+            f"The desktop app needs {e.name}, which is not installed here; headless runs work "
+            "('openhcs-gui run PLATE'), or install the full app with 'pip install openhcs-gui'."
+        ) from None
     return int(gui_main(plate, pipeline) or 0)
 
 
