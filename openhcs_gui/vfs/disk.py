@@ -397,5 +397,8 @@ def _labels_twin(full: str) -> str | None:
         return None
     if is_labels_name(name):
         return None
-    ext = name[len(key.filename(ext="")):] if name.startswith(key.filename(ext="")) else None
-    return os.path.join(folder, key.filename(ext, labels=True)) if ext else None
+    for with_time in (True, False):  # ``A01_s1_w1_z1_t1.tif`` names its time point 1
+        stem = key.filename(ext="", with_time=with_time)
+        if name.startswith(stem) and name[len(stem):]:
+            return os.path.join(folder, key.filename(name[len(stem):], labels=True, with_time=with_time))
+    return None
