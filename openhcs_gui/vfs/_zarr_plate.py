@@ -14,11 +14,17 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from openhcs_gui.vfs._zarr_array import RawArray, ZarrPyArray, open_plane_array
-from openhcs_gui.vfs._zarr_meta import read_group, row_index
+from openhcs_gui.vfs._zarr_meta import row_index
 from openhcs_gui.vfs.keys import ImageKey, well_name
+from openhcs_gui.vfs.ngff_read import (
+    Multiscale,
+    group_attrs,
+    read_image,
+    read_plate,
+    read_well_fields,
+)
 
 __all__ = ["FieldState", "WellState", "PlateState", "open_plate_state"]
 
@@ -94,15 +100,7 @@ class WellState:
         if self.loaded:
             return
         well_dir = os.path.join(store_path, *self.path.split("/"))
-        group = read_group(well_dir)
-        paths: list[str] = []
-        if group is not None and "well" in group[0]:
-            paths = [str(img["path"]) for img in group[0]["well"].get("images", [])]
-        elif os.path.isdir(well_dir):
-            paths = sorted((n for n in os.listdir(well_dir) if _DIGITS.match(n)), key=int)
-        by_name = all(_DIGITS.match(p) for p in paths)
-        for i, p in enumerate(paths):
-            site = int(p) + 1 if by_name else i + 1
+        for site, p in read_well_fields(well_dir):
             self.fields.setdefault(site, FieldState(os.path.join(well_dir, p)))
         self.loaded = True
 
@@ -111,20 +109,12 @@ def open_field(state: FieldState) -> None:
     """Open a field's full-resolution array from its multiscales metadata (once)."""
     if state.array is not None:
         return
-    group = read_group(state.path)
-    attrs = group[0] if group is not None else {}
-    dataset, axes = "0", None
-    multiscales = attrs.get("multiscales")
-    if multiscales:
-        dataset = str(multiscales[0]["datasets"][0]["path"])
-        raw_axes = multiscales[0].get("axes")
-        if raw_axes:
-            axes = tuple(a if isinstance(a, str) else a["name"] for a in raw_axes)
-    array = open_plane_array(os.path.join(state.path, *dataset.split("/")))
+    meta = read_image(state.path)
+    array = open_plane_array(os.path.join(state.path, *meta.dataset.split("/")))
     if array is None:
         return
-    if axes is None or len(axes) != len(array.shape):
-        axes = array.dimension_names or ("t", "c", "z", "y", "x")[-len(array.shape):]
+    ms = meta.multiscale or Multiscale((), (), ())
+    axes = ms.axis_names(len(array.shape), array.dimension_names)
     state.array, state.axes = array, tuple(axes)
 
 
@@ -204,25 +194,15 @@ def open_plate_state(path: str, zarr_format: int, version: str) -> PlateState:
     names, so ``B03`` finds ``B/3`` (ome-zarr-py) or ``B/03``. A store without
     plate metadata is read from its ``row/column`` folders instead.
     """
-    group = read_group(path)
+    group = group_attrs(path)
     if group is None:
         return PlateState(path, zarr_format, version)
-    attrs, fmt = group
+    fmt = group[1]
     state = PlateState(path, fmt, "0.4" if fmt == 2 else "0.5")
-    plate: dict[str, Any] | None = attrs.get("plate")
+    plate = read_plate(path)
     if plate is not None:
-        rows = [r["name"] for r in plate.get("rows", [])]
-        cols = [c["name"] for c in plate.get("columns", [])]
-        for w in plate.get("wells", []):
-            r, c = w.get("rowIndex"), w.get("columnIndex")
-            if r is None or c is None:
-                r_name, c_name = str(w["path"]).split("/")[:2]
-            else:
-                r_name, c_name = rows[r], cols[c]
-            if _ROW.match(r_name) and _DIGITS.match(c_name):
-                name = well_name(r_name, int(c_name))
-                state.wells[name] = WellState(str(w["path"]), row_index(r_name), int(c_name) - 1,
-                                              loaded=False)
+        for w in plate.wells:
+            state.wells[w.name] = WellState(w.path, row_index(w.row), w.column - 1, loaded=False)
         return state
     for r_name in sorted(os.listdir(path)):
         row_dir = os.path.join(path, r_name)
