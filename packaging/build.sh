@@ -4,11 +4,22 @@
 #   dist/openhcs-gui-<version>-linux-x86_64.tar.gz     the bundle, unpack-and-run
 #   dist/openhcs-gui_<version>_amd64.deb               /opt/openhcs-gui + menu entry + icons
 # The version comes from the installed package metadata (pyproject.toml [project].version).
-# Usage: packaging/build.sh [--no-deb]       (PYTHON=... to use another interpreter)
+# Usage: packaging/build.sh [--no-deb]
+#   PYTHON=...  another interpreter: a path or a command name on PATH (CI: PYTHON=python)
+# Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) fixes every timestamp,
+# PYTHONHASHSEED=0 fixes set/dict order in the frozen code, the tar is sorted with fixed
+# owners and mtimes and gzip -n stores no name/time: two builds of one commit with the
+# same pinned packages (packaging/constraints.txt) give the same tar.gz byte for byte.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
+[[ "$PY" == */* ]] || PY="$(command -v "$PY" || echo "$PY")"  # a command name such as `python`
+umask 022
+if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
+  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || stat -c %Y pyproject.toml)"
+fi
+export SOURCE_DATE_EPOCH PYTHONHASHSEED=0
 DIST="$ROOT/dist"
 WORK="$ROOT/build/pyinstaller"
 APP=openhcs-gui
@@ -19,16 +30,13 @@ DEB=""
 log() { printf '\033[1mpackage:\033[0m %s\n' "$*"; }
 [[ -x "$PY" ]] || { echo "package: $PY not found; run 'make setup' first" >&2; exit 2; }
 
-# 1. PyInstaller, pinned in pyproject's `package` extra (the one place for build tools).
-if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
-  mapfile -t reqs < <("$PY" - <<'EOF'
-import tomllib
-with open("pyproject.toml", "rb") as fh:
-    print("\n".join(tomllib.load(fh)["project"]["optional-dependencies"]["package"]))
-EOF
-)
-  log "installing ${reqs[*]} into $(dirname "$(dirname "$PY")")"
-  "$PY" -m pip install -q "${reqs[@]}"
+# 1. The exact versions of packaging/constraints.txt (runtime closure + PyInstaller).
+#    A venv that differs (or lacks PyInstaller) gets the pins installed first.
+if ! diff_out="$("$PY" packaging/make_constraints.py --check 2>&1)"; then
+  log "venv differs from packaging/constraints.txt:"
+  printf '  %s\n' "$diff_out" | head -20
+  log "installing the pinned versions into $(dirname "$(dirname "$PY")")"
+  "$PY" -m pip install -q -r packaging/constraints.txt
 fi
 VERSION="$("$PY" -c 'from importlib.metadata import version; print(version("openhcs-gui"))')"
 ARCH_DEB=amd64
@@ -59,9 +67,11 @@ log "bundle: $BUNDLE ($bundle_mb MB unpacked, built in ${build_s} s)"
 # 3. tar.gz: unpack anywhere, run ./openhcs-gui/openhcs-gui.
 TAR="$DIST/$APP-$VERSION-linux-$ARCH_TAR.tar.gz"
 t1=$SECONDS
-tar -C "$DIST" -czf "$TAR" "$APP"
+tar -C "$DIST" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+  --format=gnu -cf - "$APP" | gzip -n -6 > "$TAR"
+tar_sha=$(sha256sum "$TAR" | cut -d' ' -f1)
 tar_s=$((SECONDS - t1))
-log "tar.gz: $TAR ($(du -m "$TAR" | cut -f1) MB, ${tar_s} s)"
+log "tar.gz: $TAR ($(du -m "$TAR" | cut -f1) MB, ${tar_s} s, sha256 $tar_sha)"
 
 # 4. .deb (dpkg-deb only; no debhelper needed).
 if [[ $make_deb == 1 ]]; then
@@ -134,7 +144,8 @@ deb_json=null
 [[ -n "$DEB" ]] && deb_json="{\"file\": \"$(basename "$DEB")\", \"mb\": $(du -m "$DEB" | cut -f1), \"seconds\": $deb_s}"
 cat > "$DIST/package-info.json" <<EOF
 {"version": "$VERSION", "build_seconds": $build_s, "bundle_mb": $bundle_mb,
- "tar_gz": {"file": "$(basename "$TAR")", "mb": $(du -m "$TAR" | cut -f1), "seconds": $tar_s},
+ "source_date_epoch": $SOURCE_DATE_EPOCH,
+ "tar_gz": {"file": "$(basename "$TAR")", "mb": $(du -m "$TAR" | cut -f1), "seconds": $tar_s, "sha256": "$tar_sha"},
  "deb": $deb_json}
 EOF
 touch "$DIST/.package-built"

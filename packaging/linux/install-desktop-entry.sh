@@ -26,7 +26,7 @@ for s in "${sizes[@]}"; do
 done
 cp "$res/icon.svg" "$icons/scalable/apps/openhcs-gui.svg"
 # The menu entry points at this folder; quote the path for the Exec key (spec: double quotes).
-sed -e "s|^Exec=.*|Exec=\"$here/openhcs-gui\" gui|" -e "s|^TryExec=.*|TryExec=$here/openhcs-gui|" \
+sed -e "s|^Exec=.*|Exec=\"$here/openhcs-gui\" %f|" -e "s|^TryExec=.*|TryExec=$here/openhcs-gui|" \
   "$here/openhcs-gui.desktop" > "$desktop"
 command -v update-desktop-database >/dev/null && update-desktop-database -q "$data/applications" || true
 command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$icons" || true
