@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         self.run_panel.run_failed.connect(lambda msg: self.report_error("Cannot run", msg))
         for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
             panel.message.connect(self.show_status)
+        self.session.plate_switch_requested.connect(self.open_plate)  # a workspace of another plate
+        self.session.result_refused.connect(partial(self.report_error, "Cannot open workspace"))
 
     # -- public API (menus, tests, smoke test) ---------------------------------------
     def open_plate(self, path: str | Path) -> Task:

@@ -39,7 +39,20 @@ from openhcs_gui.ui.list_model import Column, EventedListModel
 from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.step_form import StepFormWidget, make_step
 
-__all__ = ["PipelineEditor", "output_text"]
+__all__ = ["PipelineEditor", "output_text", "next_free_workspace"]
+
+
+def next_free_workspace(base: str | Path) -> str:
+    """The folder a new run will really write: ``base``, or ``base_2``, ``base_3``… if taken.
+
+    Mirrors the engine's ``prepare_workspace`` naming (a few ``stat`` calls).
+    """
+    path, n = Path(base), 1
+    candidate = path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}_{n}")
+    return candidate.as_posix()
 
 
 def output_text(step_plan: Any, workspace: str) -> str:
@@ -179,6 +192,7 @@ class PipelineEditor(QWidget):
             listen(self, signal, self._on_pipeline_event)
         _connect_tree(self, session.cfg, self._on_pipeline_event)
         session.plate_changed.connect(self._on_pipeline_event)
+        session.result_changed.connect(self._on_pipeline_event)  # a run took the planned folder
         self.refresh_plan()
 
     # -- planner ---------------------------------------------------------------
@@ -196,7 +210,7 @@ class PipelineEditor(QWidget):
         elif self.plan is None:
             self.plan_label.setText("Add steps from the function library above.")
         else:
-            where = self.plan.workspace if session.plate is not None else "<plate>_workspace"
+            where = next_free_workspace(self.plan.workspace) if session.plate is not None else "<plate>_workspace"
             warn = "".join(f"\n⚠ {w}" for w in self.plan.warnings)
             self.plan_label.setText(f"Results go to {where}{warn}")
         self.model.refresh()

@@ -195,6 +195,8 @@ class PlatePanel(QWidget):
     def _on_grid_clicked(self, index: Any) -> None:
         well = self.grid_model.well_at(index)
         if well is not None:
+            if self.grid_model.failure(well) is not None:
+                self._session.failure_requested.emit(well)
             self.show_well(well)
 
     def show_well(self, well: str) -> Task | None:
@@ -228,6 +230,7 @@ class PlatePanel(QWidget):
         self.heatmap_combo.setEnabled(False)
         self.heatmap_combo.blockSignals(False)
         self.grid_model.set_values({})
+        self.grid_model.set_failed({e.well: e.message for e in reversed(getattr(result, "errors", []) or [])})
         self.legend.clear()
         if result is not None:
             self._tasks.submit(

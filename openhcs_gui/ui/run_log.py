@@ -54,6 +54,16 @@ class RunLogWidget(QSplitter):
         """True if a line already carries ``traceback`` (an error reported twice stays one line)."""
         return any(self.log.item(i).data(_TRACEBACK_ROLE) == traceback for i in range(self.log.count()))
 
+    def select_traceback(self, traceback: str) -> bool:
+        """Select the line carrying ``traceback`` (its details show); False if there is none."""
+        for i in range(self.log.count()):
+            item = self.log.item(i)
+            if traceback and item.data(_TRACEBACK_ROLE) == traceback:
+                self.log.setCurrentItem(item)
+                self.log.scrollToItem(item)
+                return True
+        return False
+
     def lines(self) -> list[str]:
         """The log's text, line by line."""
         return [self.log.item(i).text() for i in range(self.log.count())]

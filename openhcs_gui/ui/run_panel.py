@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from openhcs_gui.constants import Backend
+from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.pipeline import (
     ImageWritten,
     ResumeError,
@@ -45,7 +45,42 @@ from openhcs_gui.ui.run_log import RunLogWidget
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.workers import Task, TaskOwner
 
-__all__ = ["RunController", "RunPanel"]
+__all__ = ["RunController", "RunPanel", "outcome_text"]
+
+
+def outcome_text(result: Any, done: int | None = None) -> str:
+    """How a run ended, in words that count the wells: never "failed" when most wells are done.
+
+    ``Run completed``, ``Run completed with errors (2 of 8 wells failed)``,
+    ``Run failed (8 of 8 wells failed)`` or ``Run cancelled (3 of 8 wells done)``;
+    ``done`` (wells that went through every step) is counted from the result when not given.
+    """
+    total = len(result.wells)
+    failed = len({e.well for e in result.errors})
+    if result.status is RunStatus.CANCELLED:
+        done = total - failed - _not_done(result) if done is None else done
+        extra = f", {failed} failed" if failed else ""
+        return f"Run cancelled ({done} of {total} wells done{extra})"
+    if failed and failed >= total:
+        return f"Run failed ({failed} of {total} wells failed)"
+    if failed:
+        return f"Run completed with errors ({failed} of {total} wells failed)"
+    return f"Run {result.status.value}"
+
+
+def _not_done(result: Any) -> int:
+    """Wells of a cancelled run that did not reach the last step (and did not fail)."""
+    last = result.steps[-1] if result.steps else None
+    reached = {k.well for k in last.keys} if last is not None else set()
+    failed = {e.well for e in result.errors}
+    return len([w for w in result.wells if w not in reached and w not in failed])
+
+
+def _summary_details(result: Any) -> str:
+    """The engine's summary without its first words (the outcome line says them)."""
+    text = result.summary()
+    head = f"Run {result.status.value} in {result.seconds:.1f} s: "
+    return text[len(head):] if text.startswith(head) else text
 
 #: The engine's advice is for the command line; in the window Run is the way out.
 _CLI_ADVICE = "; start a new run or use --overwrite."
@@ -91,6 +126,9 @@ class RunPanel(QWidget):
         self._t0 = 0.0
         self._total_wells = 0
         self._wells_done = 0
+        self._failed: dict[str, str] = {}  # well -> message
+        self._cancelled: set[str] = set()
+        self._ended_cancelled = False
         self._images = 0
         self._bytes = 0
         self._in_memory = 0
@@ -153,6 +191,8 @@ class RunPanel(QWidget):
             listen(self, signal, self._on_pipeline_changed)
         self._sync_step_rows([s.name for s in pipeline])
         session.plate_changed.connect(self._on_session_plate_changed)
+        session.failure_requested.connect(self.show_failure)
+        session.form_errors_changed.connect(self._on_session_form_errors_changed)
         self._show_ready()
 
     def _on_pipeline_changed(self, *_args: Any) -> None:
@@ -167,9 +207,31 @@ class RunPanel(QWidget):
         self._show_ready()
         self.check_resumable()
 
+    def _on_session_form_errors_changed(self, _errors: dict[str, str]) -> None:
+        self.run_button.setEnabled(not self.running and not self.blocked_reason())
+        self._ran = False  # the hint (or the reason Run is off) replaces the last run's statistics
+        self._show_ready()
+
+    def blocked_reason(self) -> str:
+        """Why Run is off although nothing runs: the invalid values the forms show (``""``: none)."""
+        errors = self._session.form_errors
+        if not errors:
+            return ""
+        field, message = next(iter(errors.items()))
+        first = message.splitlines()[0] if message else "invalid"
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"Fix {field} before running: {first}{more}."
+
     def _show_ready(self) -> None:
         """Before a run: bars sized to the open plate, and what pressing Run would do."""
-        if self._ran or self.running:
+        if self.running:
+            return
+        blocked = self.blocked_reason()
+        self.run_button.setToolTip(blocked or "Run the pipeline on the open plate (F5)")
+        if blocked:
+            self.stats.setText(f"<span style='color:#e0443e'>⚠ {blocked}</span>")
+            return
+        if self._ran:
             return
         plate, steps = self._session.plate, len(self._session.pipeline)
         wells = len(plate.wells) if plate is not None else 0
@@ -248,6 +310,9 @@ class RunPanel(QWidget):
         if not len(session.pipeline):
             self.run_failed.emit("The pipeline is empty: add a step in the Pipeline panel.")
             return False
+        if self.blocked_reason():
+            self.run_failed.emit(self.blocked_reason())
+            return False
         pipeline, cfg = session.snapshot()
         self._reset([s.name for s in pipeline])
         verb = f"Resuming {resume}" if resume else "Run started"
@@ -275,13 +340,15 @@ class RunPanel(QWidget):
         self._t0 = time.perf_counter()
         self._total_wells = len(self._session.plate.wells)
         self._wells_done = self._images = self._bytes = self._in_memory = 0
+        self._failed, self._cancelled = {}, set()
+        self._ended_cancelled = False
         self._step_done = [0] * len(step_names)
         self.run_log.clear()
         self._sync_step_rows(step_names)
         for bar in (self.overall, *self.step_bars):
             bar.setRange(0, max(1, self._total_wells))
             bar.setValue(0)
-        self.overall.setFormat("wells %v / %m")
+        self.overall.setFormat(self._overall_text())
 
     def _sync_step_rows(self, step_names: list[str]) -> None:
         """One labelled progress bar per step; existing rows are reused, not rebuilt."""
@@ -309,7 +376,7 @@ class RunPanel(QWidget):
         self._timer.stop()
         self._update_stats()
         self._session.running = False
-        self.run_button.setEnabled(True)
+        self.run_button.setEnabled(not self.blocked_reason())
         self.resume_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.check_resumable()
@@ -328,8 +395,12 @@ class RunPanel(QWidget):
                 if event.step_index < len(self._step_done):
                     self._step_done[event.step_index] += 1
             elif isinstance(event, WellFinished):
-                self._wells_done += 1
+                if event.ok:
+                    self._wells_done += 1
+                elif event.well not in self._failed:
+                    self._cancelled.add(event.well)
             elif isinstance(event, WellFailed):
+                self._failed[event.well] = event.message
                 self._log(f"✖ {event.well} failed at '{event.step_name}': {event.message}",
                           "#e0443e", event.traceback)
             elif isinstance(event, RunWarning):
@@ -337,7 +408,7 @@ class RunPanel(QWidget):
             elif isinstance(event, RunStarted):
                 self._on_run_started(event)
             elif isinstance(event, RunFinished):
-                self._log(f"Run {event.status.value} in {event.seconds:.1f} s.")
+                pass  # the result's headline says it once (see _on_controller_finished)
 
     def _on_run_started(self, event: RunStarted) -> None:
         if event.workspace:
@@ -361,9 +432,24 @@ class RunPanel(QWidget):
         finally:
             box.setUpdatesEnabled(True)
 
+    def _overall_text(self) -> str:
+        """The overall bar's words: wells done, and apart from them failed and cancelled ones."""
+        text = f"{self._wells_done} of {self._total_wells} wells done"
+        if self._failed:
+            text += f" · {len(self._failed)} failed"
+        cancelled = len(self._cancelled)
+        if self._ended_cancelled:  # queued wells that never started were cancelled too
+            cancelled = max(cancelled, self._total_wells - self._wells_done - len(self._failed))
+        if cancelled:
+            text += f" · {cancelled} cancelled"
+        return text
+
     def _apply_progress(self) -> None:
         if self.overall.value() != self._wells_done:
             self.overall.setValue(self._wells_done)
+        overall_text = self._overall_text()
+        if self.overall.format() != overall_text:
+            self.overall.setFormat(overall_text)
         for bar, done in zip(self.step_bars, self._step_done, strict=False):
             if bar.value() != done:
                 bar.setValue(done)
@@ -380,13 +466,40 @@ class RunPanel(QWidget):
         self.run_log.add(text, colour, traceback)
 
     def _on_controller_finished(self, result: Any) -> None:
+        for err in result.errors:
+            self._failed.setdefault(err.well, err.message)
+        self._ended_cancelled = result.status is RunStatus.CANCELLED
         self._finish()
         for err in result.errors:
             if not self.run_log.has_traceback(err.traceback):
                 self._log(f"✖ {err.well} failed at '{err.step}': {err.message}", "#e0443e", err.traceback)
-        self._log(result.summary())
+        headline = outcome_text(result, self._wells_done)
+        self.overall.setFormat(f"{headline} — {self._overall_text()}")
+        colour = "#e0443e" if result.errors and len(result.errors) >= len(result.wells) else (
+            "#d08000" if result.errors or result.status is RunStatus.CANCELLED else None)
+        self._log(f"{headline} in {result.seconds:.1f} s.", colour)
+        self._log(_summary_details(result))
         self._session.set_result(result)
         self.run_finished.emit(result)
+
+    def show_failure(self, well: str) -> bool:
+        """Select ``well``'s error in the log and show its traceback (a failed well clicked in the grid).
+
+        Returns
+        -------
+        bool
+            False when the current result has no failure of ``well``.
+        """
+        errors = [e for e in getattr(self._session.result, "errors", []) if e.well == well]
+        if not errors:
+            return False
+        err = errors[0]
+        if not self.run_log.select_traceback(err.traceback):
+            self._log(f"✖ {err.well} failed at '{err.step}': {err.message}", "#e0443e", err.traceback)
+            self.run_log.select_traceback(err.traceback)
+        if not err.traceback:
+            self.details.setPlainText(f"{err.well} failed at '{err.step}': {err.message}")
+        return True
 
     def _on_controller_failed(self, error: BaseException, tb: str) -> None:
         self._finish()

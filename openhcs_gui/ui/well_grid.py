@@ -15,9 +15,11 @@ from PySide6.QtGui import QBrush, QColor
 
 from openhcs_gui.vfs.keys import split_well, well_name
 
-__all__ = ["WellGridModel", "viridis"]
+__all__ = ["WellGridModel", "viridis", "FAILED_COLOUR"]
 
 _Index = QModelIndex | QPersistentModelIndex
+#: Background of a well whose run failed: never a heatmap colour, never the plain "unmeasured" look.
+FAILED_COLOUR = QColor("#e0443e")
 _VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 
 
@@ -62,6 +64,7 @@ class WellGridModel(QAbstractTableModel):
         self._values: dict[str, float] = {}
         self._range = (0.0, 1.0)
         self._label = ""
+        self._failed: dict[str, str] = {}
 
     def set_wells(self, wells: list[str]) -> None:
         """Show these wells (grid from row A / column 1 up to the largest present)."""
@@ -71,7 +74,18 @@ class WellGridModel(QAbstractTableModel):
         self._rows = max((_row_number(r) for r, _ in parts), default=0)
         self._cols = max((c for _, c in parts), default=0)
         self._values = {}
+        self._failed = {}
         self.endResetModel()
+
+    def set_failed(self, failed: dict[str, str]) -> None:
+        """Mark wells whose run failed (well -> message); they show ✖, red, whatever the heatmap."""
+        self._failed = dict(failed)
+        if self._rows and self._cols:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, self._cols - 1))
+
+    def failure(self, well: str) -> str | None:
+        """The failure message of ``well``, or ``None`` when it did not fail."""
+        return self._failed.get(well)
 
     def set_values(self, values: dict[str, float], label: str = "") -> None:
         """Colour wells by ``values`` (empty dict: no colouring)."""
@@ -122,6 +136,8 @@ class WellGridModel(QAbstractTableModel):
         if well is None:
             return None
         value = self._values.get(well)
+        if well in self._failed:
+            return self._failed_data(well, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return well if value is None else f"{value:.3g}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -138,4 +154,17 @@ class WellGridModel(QAbstractTableModel):
             return QBrush(colour)
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor("black") if colour.lightness() > 120 else QColor("white"))
+        return None
+
+    def _failed_data(self, well: str, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"✖ {well}"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{well} failed: {self._failed[well]} — click to see the traceback"
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(FAILED_COLOUR)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor("white"))
         return None
