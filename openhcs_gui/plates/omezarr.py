@@ -4,8 +4,9 @@ Only metadata is read, through :mod:`openhcs_gui.vfs.ngff_read`: the plate's wel
 rows × columns, each well's field list and the first field's array metadata
 (shape, dtype, axes with units, ``coordinateTransformations`` scale, ``omero``
 channel labels and colours).
-Image paths are ``<store>/A01_s1_w1_z1.tif``; the zarr backend resolves them
-to plate/row/column/field and the ``(c, z)`` plane. Sites follow the backend's
+Image paths are ``<store>/A01_s1_w1_z1.tif`` (``..._z1_t2.tif`` when the
+arrays have a ``t`` axis longer than 1: every time point is indexed); the zarr
+backend resolves them to plate/row/column/field and the ``(t, c, z)`` plane. Sites follow the backend's
 rule: field folders named ``0, 1, ...`` are sites ``1, 2, ...``, other names
 are numbered in the order the well metadata lists them.
 """
@@ -19,9 +20,8 @@ from typing import Any
 from openhcs_gui.constants import Backend
 from openhcs_gui.errors import PlateError, StorageError
 from openhcs_gui.metadata import ChannelInfo, PlateGeometry, PlateMetadata, row_index
-from openhcs_gui.plates._headers import timepoints_warning
 from openhcs_gui.plates.model import PlateIndex
-from openhcs_gui.vfs.keys import ImageKey
+from openhcs_gui.vfs.keys import ImageKey, names_with_time
 from openhcs_gui.vfs.ngff_read import (
     DEFAULT_AXES,
     ImageMeta,
@@ -170,15 +170,15 @@ def index_omezarr(store: str | os.PathLike[str], warnings: list[str] | None = No
         raise PlateError(f"No images found in {root}: no well lists a field.")
     array, axes, meta = first
     size = dict(zip(axes, array.shape, strict=True))
-    if size.get("t", 1) > 1:
-        warnings.append(timepoints_warning(list(range(1, size["t"] + 1)), "the first (t=0)"))
-    n_c, n_z = size.get("c", 1), size.get("z", 1)
+    n_c, n_z, n_t = size.get("c", 1), size.get("z", 1), size.get("t", 1)
+    with_time = names_with_time(n_t)
     images = {
-        key: f"{root.as_posix()}/{key.filename()}"
+        key: f"{root.as_posix()}/{key.filename(with_time=with_time)}"
         for well, site in fields
+        for t in range(1, n_t + 1)
         for c in range(1, n_c + 1)
         for z in range(1, n_z + 1)
-        for key in [ImageKey(well, site, c, z)]
+        for key in [ImageKey(well, site, c, z, t)]
     }
     return PlateIndex.build(
         root,

@@ -53,26 +53,33 @@ class FieldState:
     labels: FieldState | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def index(self, channel: int, z: int) -> tuple[int, ...] | None:
-        """Array index of the 0-based plane ``(channel, z)``, or ``None`` if outside."""
+    def index(self, channel: int, z: int, t: int = 0) -> tuple[int, ...] | None:
+        """Array index of the 0-based plane ``(channel, z, t)``, or ``None`` if outside."""
         if self.array is None:
             return None
         shape = self.array.shape
         out: list[int] = []
         for name, size in zip(self.axes[:-2], shape[:-2], strict=False):
-            value = {"c": channel, "z": z}.get(name, 0)
+            value = {"c": channel, "z": z, "t": t}.get(name, 0)
             if value >= size:
                 return None
             out.append(value)
-        if ("c" not in self.axes and channel) or ("z" not in self.axes and z):
+        if ("c" not in self.axes and channel) or ("z" not in self.axes and z) or \
+                ("t" not in self.axes and t):
             return None
         return tuple(out)
 
-    def has_plane(self, channel: int, z: int) -> bool:
-        """True if the 0-based plane ``(channel, z)`` holds an image."""
+    def has_plane(self, channel: int, z: int, t: int = 0) -> bool:
+        """True if the 0-based plane ``(channel, z, t)`` holds an image."""
         if self.planes is not None:
-            return (channel, z) in self.planes
-        return self.index(channel, z) is not None
+            return t == 0 and (channel, z) in self.planes
+        return self.index(channel, z, t) is not None
+
+    def time_points(self) -> int:
+        """Length of the ``t`` axis of an array opened from disk (1 for what this backend wrote)."""
+        if self.planes is not None or self.array is None:
+            return 1
+        return dict(zip(self.axes, self.array.shape, strict=False)).get("t", 1)
 
     def plane_list(self) -> list[tuple[int, int]]:
         """Sorted 0-based ``(c, z)`` of every image in this field."""
@@ -176,7 +183,8 @@ class PlateState:
                 state = self.field_state(ImageKey(name, site, 1))
                 if state is None:
                     continue
-                out.extend(ImageKey(name, site, c + 1, z + 1) for c, z in state.plane_list())
+                out.extend(ImageKey(name, site, c + 1, z + 1, t + 1)
+                           for t in range(state.time_points()) for c, z in state.plane_list())
         return sorted(out)
 
     def fields_of(self, well: WellState) -> list[int]:

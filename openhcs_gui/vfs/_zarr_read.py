@@ -62,8 +62,8 @@ class ZarrReads:
             raise PathNotFoundError(f"Cannot load {self._where(key)}: {e}") from e
         plate = self._plate(store, create=False)
         state = plate.field_state(ik) if plate is not None else None
-        c, z = ik.channel - 1, ik.z - 1
-        index = state.index(c, z) if state is not None and state.has_plane(c, z) else None
+        c, z, t = ik.channel - 1, ik.z - 1, ik.t - 1
+        index = state.index(c, z, t) if state is not None and state.has_plane(c, z, t) else None
         if state is None or index is None:
             raise PathNotFoundError(f"Cannot load {self._where(key)}: no such image in the plate.")
         return key, state, index

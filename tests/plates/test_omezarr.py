@@ -167,9 +167,8 @@ def test_time_axis_units_and_scale_with_mixed_units(tmp_path: Path) -> None:
     assert (md.time_interval, md.time_unit, md.timepoints) == (60.0, "second", (1, 2, 3))
     assert md.channels == {1: ChannelInfo("H2B-GFP", "00FF00")}
     assert md.geometry == PlateGeometry(16, 24) and md.plate_name == "timelapse"
-    assert index.warnings == [
-        "plate has 3 time points (1–3, recorded in its metadata); only the first (t=0) is indexed and processed"
-    ]
+    assert index.warnings == [] and index.timepoints == [1, 2, 3]  # every time point is indexed
+    assert index.images[ImageKey("P24", 1, 1, 2, 3)].endswith("/P24_s1_w1_z2_t3.tif")
 
 
 def test_single_image_store_is_refused(tmp_path: Path) -> None:
