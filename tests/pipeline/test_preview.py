@@ -1,0 +1,151 @@
+"""Live preview engine: one site through the pipeline in memory, re-run from the edited step (no Qt)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from openhcs_gui.errors import PipelineError, RunCancelledError
+from openhcs_gui.pipeline import FunctionStep
+from openhcs_gui.pipeline.events import CancelToken
+from openhcs_gui.pipeline.preview import INPUT_INDEX, Preview
+from openhcs_gui.pipeline.well import run_step
+from openhcs_gui.plates import open_plate
+
+CALLS: dict[str, int] = {}
+
+
+def _counted(name: str) -> None:
+    CALLS[name] = CALLS.get(name, 0) + 1
+
+
+def add(stack: np.ndarray, value: int = 1) -> np.ndarray:
+    """Add ``value`` (int32 out), counting calls."""
+    _counted("add")
+    return stack.astype(np.int32) + value
+
+
+def double(stack: np.ndarray, factor: int = 2) -> np.ndarray:
+    """Multiply by ``factor``, counting calls."""
+    _counted("double")
+    return stack * factor
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*")}
+
+
+@pytest.fixture
+def steps() -> list[FunctionStep]:
+    CALLS.clear()
+    return [FunctionStep(add, "add", value=1), FunctionStep(double, "double", factor=2)]
+
+
+def test_preview_runs_one_site_in_memory_and_writes_nothing(plate: Path, steps: list[FunctionStep]) -> None:
+    index = open_plate(plate)
+    before = _files(plate.parent)
+    preview = Preview(index, "A02", 2)
+    outputs = preview.run_from(steps)
+    assert [o.name for o in outputs] == ["add", "double"]
+    raw = preview.inputs().images
+    assert sorted({(k.well, k.site) for k in raw}) == [("A02", 2)]
+    assert sorted(k.channel for k in raw) == [1, 2]
+    for key, image in raw.items():
+        np.testing.assert_array_equal(outputs[1].images[key], (image.astype(np.int32) + 1) * 2)
+    assert _files(plate.parent) == before  # no workspace, no file
+
+
+def test_preview_matches_the_runner_step_function(plate: Path) -> None:
+    index = open_plate(plate)
+    step = FunctionStep("gaussian_blur", "blur", sigma=1.5)
+    preview = Preview(index, "A01", 1)
+    (out,) = preview.run_from([step])
+    expected, _ = run_step(step, preview.inputs().images, CancelToken(), index.metadata)
+    assert out.images.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_array_equal(out.images[key], expected[key])
+
+
+def test_editing_a_parameter_reruns_from_that_step_only(plate: Path, steps: list[FunctionStep]) -> None:
+    preview = Preview(open_plate(plate), "A01", 1)
+    first = preview.run_from(steps)
+    assert CALLS == {"add": 2, "double": 2}  # one call per channel
+    steps[1].kwargs = {"factor": 3}
+    assert preview.first_stale(steps) == 1
+    second = preview.run_from(steps)
+    assert CALLS == {"add": 2, "double": 4}  # step 1 reused from the cache
+    assert second[0].cached and not second[1].cached
+    assert second[0].images is first[0].images
+    key = next(iter(first[0].images))
+    np.testing.assert_array_equal(second[1].images[key], first[0].images[key] * 3)
+    steps[0].kwargs = {"value": 5}  # an earlier edit invalidates everything after it
+    assert preview.first_stale(steps) == 0
+    preview.run_from(steps)
+    assert CALLS == {"add": 4, "double": 6}
+
+
+def test_run_from_an_explicit_step_recomputes_it_and_reports_each_step(plate: Path,
+                                                                      steps: list[FunctionStep]) -> None:
+    preview = Preview(open_plate(plate), "A01", 1)
+    preview.run_from(steps)
+    seen: list[tuple[int, bool]] = []
+    preview.run_from(steps, 1, on_step=lambda o: seen.append((o.index, o.cached)))
+    assert seen == [(0, True), (1, False)]
+    assert CALLS == {"add": 2, "double": 4}
+    assert preview.cached(steps, 1) is not None
+    assert preview.cached(steps, INPUT_INDEX) is not None
+
+
+def test_a_cancelled_preview_raises_and_caches_nothing(plate: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(stack: np.ndarray) -> np.ndarray:
+        started.set()
+        release.wait(5)
+        return stack
+
+    preview = Preview(open_plate(plate), "A01", 1)
+    token = CancelToken()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            preview.run_from([FunctionStep(slow, "slow")], cancel=token)
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(5)
+    token.cancel()
+    thread.join(2)  # gives up within one poll, the function still running
+    release.set()
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], RunCancelledError)
+    assert preview.first_stale([FunctionStep(slow, "slow")]) == 0
+
+
+def test_label_steps_are_reported_as_labels(plate: Path) -> None:
+    preview = Preview(open_plate(plate), "A01", 1)
+    (blur, seg) = preview.run_from([FunctionStep("gaussian_blur", "blur", sigma=1.0),
+                                    FunctionStep("segment_nuclei", "nuclei")])
+    assert blur.kind == "image"
+    assert seg.kind == "labels"
+    assert all(np.issubdtype(a.dtype, np.integer) for a in seg.images.values())
+    assert max(int(a.max()) for a in seg.images.values()) > 0
+
+
+def test_unknown_site_and_failing_step_name_what_and_where(plate: Path) -> None:
+    index = open_plate(plate)
+    with pytest.raises(PipelineError, match="no image of well A01 site 9"):
+        Preview(index, "A01", 9)
+
+    def broken(stack: np.ndarray, **_: Any) -> np.ndarray:
+        raise ValueError("boom")
+
+    with pytest.raises(PipelineError, match="step 1 'broken'.*boom"):
+        Preview(index, "A01", 1).run_from([FunctionStep(broken, "broken")])
