@@ -402,11 +402,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui}
     try:
         with _logging(args.verbose, args.quiet):
-            return handlers[args.command](args)
+            code = handlers[args.command](args)
     except (_BadInput, OpenHCSError, FileNotFoundError, PermissionError) as e:
         message = " ".join(str(e).split())
         print(f"openhcs-gui: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if code == EXIT_CANCELLED and argv is None:  # this process is the command (not a caller's import)
+        _exit_cancelled()
+    return code
+
+
+def _exit_cancelled() -> None:
+    """End a cancelled run's process now, without waiting for abandoned function calls.
+
+    Called only after the run returned: its outputs and provenance are on
+    disk, its storage closed, the summary printed. A call abandoned on
+    Ctrl-C (``pipeline/calls.py``) may compute for minutes more, and
+    interpreter shutdown would also tear down every imported module (0.5-1.5 s
+    with zarr, dask and scipy loaded); ``os._exit`` skips both, after the
+    standard streams and log handlers are flushed.
+    """
+    import contextlib
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing left to say
+            stream.flush()
+    os._exit(EXIT_CANCELLED)
 
 
 if __name__ == "__main__":  # pragma: no cover
