@@ -65,6 +65,11 @@ class Component(StrEnum):
     SITE = "site"
     CHANNEL = "channel"
     Z = "z"
+    TIME = "time"  #: time point; ``ImageKey.t`` (``"t"`` is accepted as a spelling)
+
+    @classmethod
+    def _missing_(cls, value: object) -> Component | None:
+        return cls.TIME if value in ("t", "T", "timepoint") else None
 
 
 class RunStatus(StrEnum):

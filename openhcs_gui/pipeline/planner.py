@@ -28,6 +28,7 @@ from typing import Any
 from openhcs_gui.config import GlobalPipelineConfig, effective_materialization
 from openhcs_gui.constants import Backend
 from openhcs_gui.pipeline.workspace import plate_identity, workspace_base
+from openhcs_gui.vfs.keys import names_with_time
 
 __all__ = ["StepPlan", "ExecutionPlan", "plan_pipeline", "workspace_base"]
 
@@ -49,11 +50,17 @@ class StepPlan:
     compression_level: int | None  #: zarr level (``None`` for other backends)
     #: ``"labels"`` when the step's (last) function declares ``outputs == "labels"``, else ``"image"``
     output_kind: str = "image"
+    #: names carry ``_t<n>``: the plate has more than one time point (``keys.names_with_time``)
+    with_time: bool = False
 
     def image_path(self, key: Any) -> str:
-        """Path of ``key``'s output image (``..._labels.tif`` for a label output on disk or zarr)."""
+        """Path of ``key``'s output image (``..._labels.tif`` for a label output on disk or zarr).
+
+        On a plate with several time points every name carries its time point
+        (``A01_s1_w1_z1_t1.tif``); see ``docs/contracts.md`` "Time points".
+        """
         labels = self.output_kind == "labels" and self.backend is not Backend.MEMORY
-        return f"{self.image_dir}/{key.filename(labels=labels)}"
+        return f"{self.image_dir}/{key.filename(labels=labels, with_time=self.with_time)}"
 
     @property
     def number(self) -> int:
@@ -195,6 +202,8 @@ def plan_pipeline(
     from openhcs_gui.pipeline.step import func_label
 
     path, name, input_backend = plate_identity(plate)
+    metadata = getattr(plate, "metadata", None)
+    with_time = names_with_time(len(metadata.timepoints)) if metadata is not None else False
     eff = effective_materialization(cfg, path)
     ws = Path(os.path.abspath(workspace)) if workspace is not None else workspace_base(plate, cfg)
     ws_posix = ws.as_posix()
@@ -229,6 +238,7 @@ def plan_pipeline(
                 drop_after=drop_after,
                 compression_level=eff.compression_level if backend is Backend.ZARR else None,
                 output_kind=output_kind(step.func),
+                with_time=with_time,
             )
         )
     return ExecutionPlan(

@@ -329,9 +329,9 @@ def open_workspace(path: str | os.PathLike[str]) -> RunResult:
             index=s["index"], name=s["name"], backend=Backend(s["backend"]), folder=Path(s["folder"]),
             image_dir=s["image_dir"], keys=sorted(parse_image_name(n) for n in s.get("images", [])),
             tables=[t.removesuffix(".csv") for t in s.get("consolidated_tables", [])],
-            kept_in_memory=False,
+            kept_in_memory=False, with_time=bool(p.get("with_time", False)),
         )
-        for s in doc["steps"]
+        for s, p in zip(doc["steps"], _plan_steps(doc), strict=False)
     ]
     wells = doc["wells"]
     return RunResult(
@@ -347,3 +347,9 @@ def open_workspace(path: str | os.PathLike[str]) -> RunResult:
         images_written=int(doc.get("images_written", 0)),
         bytes_written=int(doc.get("bytes_written", 0)),
     )
+
+
+def _plan_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's step records, padded with ``{}`` to one per provenance step."""
+    steps = list((doc.get("plan") or {}).get("steps") or [])
+    return steps + [{}] * (len(doc["steps"]) - len(steps))

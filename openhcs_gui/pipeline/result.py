@@ -50,10 +50,11 @@ class StepOutput:
     keys: list[ImageKey] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)  #: consolidated ``<name>.csv`` names
     kept_in_memory: bool = True  #: False when a memory output was dropped after its reader
+    with_time: bool = False  #: names carry ``_t<n>`` (the plate has several time points)
 
     def path_of(self, key: ImageKey) -> str:
         """Path of ``key``'s image in this step's backend."""
-        return f"{self.image_dir}/{key.filename()}"
+        return f"{self.image_dir}/{key.filename(with_time=self.with_time)}"
 
 
 def _number(text: str) -> Any:

@@ -300,7 +300,7 @@ def _execute(
                 image_dir=sp.image_dir,
                 keys=sorted(k for rep in reports for k in rep.keys.get(sp.index, [])),
                 tables=tables.get(sp.index, []),
-                kept_in_memory=sp.drop_after is None,
+                kept_in_memory=sp.drop_after is None, with_time=sp.with_time,
             )
             for sp in plan.steps
         ],

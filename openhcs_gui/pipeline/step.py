@@ -7,8 +7,11 @@ step cuts them into *groups* and calls its function once per group with a
 * ``variable_components`` are the axes that vary *inside* one stack. The
   default ``(SITE,)`` gives one call per ``(channel, z)`` with the stack over
   the well's sites; ``(Z,)`` gives one call per ``(site, channel)`` with the
-  stack over z (what a projection wants); ``(CHANNEL,)`` stacks the channels.
-* Every other component (besides the well) is fixed within a group.
+  stack over z (what a projection wants); ``(CHANNEL,)`` stacks the channels;
+  ``(TIME,)`` stacks a field's time points (``"time"`` in a pipeline file).
+* Every other component (besides the well) is fixed within a group, so on a
+  plate with several time points each time point is processed on its own
+  unless ``TIME`` is a variable component.
 * ``group_by=CHANNEL`` with a ``dict`` func picks the function chain by the
   group's channel (``{1: blur, 2: [blur, subtract]}``); channels missing from
   the dict pass through unchanged.
@@ -37,12 +40,20 @@ from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
 from openhcs_gui.vfs.keys import ImageKey
 
-__all__ = ["FunctionStep", "FuncItem", "func_label", "check_kwargs", "GROUP_AXES"]
+__all__ = ["FunctionStep", "FuncItem", "func_label", "check_kwargs", "GROUP_AXES", "component_value"]
 
 #: (callable, kwargs) after normalisation; a chain is a list of these.
 FuncItem = tuple[Callable[..., Any], dict[str, Any]]
 #: Axes a group can be cut along, in key order (the well is always fixed).
-GROUP_AXES: tuple[Component, ...] = (Component.SITE, Component.CHANNEL, Component.Z)
+GROUP_AXES: tuple[Component, ...] = (Component.SITE, Component.CHANNEL, Component.Z, Component.TIME)
+#: ``ImageKey`` attribute of each group axis (the time point is ``key.t``).
+_KEY_FIELD: dict[Component, str] = {Component.SITE: "site", Component.CHANNEL: "channel",
+                                     Component.Z: "z", Component.TIME: "t"}
+
+
+def component_value(key: ImageKey, component: Component) -> int:
+    """The value of ``component`` (site, channel, z or time) in ``key``."""
+    return int(getattr(key, _KEY_FIELD[component]))
 
 
 def func_label(func: Callable[..., Any]) -> str:
@@ -258,7 +269,7 @@ class FunctionStep(EventedModel):
             raise ValueError(f"name {self.name!r} must be a non-empty folder-safe name (no / \\ :)")
         comps = self.variable_components
         if not comps:
-            raise ValueError("variable_components must name at least one of site, channel, z")
+            raise ValueError("variable_components must name at least one of site, channel, z, time")
         if Component.WELL in comps:
             raise ValueError("variable_components cannot contain 'well' (a stack never spans wells)")
         if len(set(comps)) != len(comps):
@@ -308,12 +319,12 @@ class FunctionStep(EventedModel):
         """Cut one well's image keys into the stacks this step's function receives.
 
         Returns an ordered mapping: the fixed component values (in
-        ``site, channel, z`` order, variable ones left out) -> sorted keys.
+        ``site, channel, z, time`` order, variable ones left out) -> sorted keys.
         """
         fixed = [c for c in GROUP_AXES if c not in self.variable_components]
         out: dict[tuple[int, ...], list[ImageKey]] = {}
         for key in sorted(keys):
-            gid = tuple(int(getattr(key, c.value)) for c in fixed)
+            gid = tuple(component_value(key, c) for c in fixed)
             out.setdefault(gid, []).append(key)
         return dict(sorted(out.items()))
 
@@ -329,9 +340,10 @@ class FunctionStep(EventedModel):
             return list(group)
         if n_out == 1:
             first = group[0]
-            values = {c.value: 1 for c in self.variable_components}
+            values = {_KEY_FIELD[c]: 1 for c in self.variable_components}
             return [ImageKey(first.well, values.get("site", first.site),
-                             values.get("channel", first.channel), values.get("z", first.z))]
+                             values.get("channel", first.channel), values.get("z", first.z),
+                             values.get("t", first.t))]
         raise PipelineError(
             f"Step {self.name!r} returned {n_out} images for a group of {len(group)}; "
             f"a function must return one image per input image, or a single image."

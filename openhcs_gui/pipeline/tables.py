@@ -221,7 +221,7 @@ def well_aggregate(
         column = measurement
         selected = [r for r in rows if _row_channel_matches(r, channel)]
     if column is None:
-        known = sorted({c for r in rows for c in r} - {"well", "site", "channel", "z", "channel_name"})
+        known = sorted({c for r in rows for c in r} - {"well", "site", "channel", "z", "time", "channel_name"})
         where = f" in channel {channel}" if channel is not None else ""
         raise PipelineError(
             f"The table has no measurement {measurement!r}{where} (measurements: {', '.join(known) or 'none'})."

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from openhcs_gui.constants import Backend
+from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.pipeline.calls import call_function, root_of, take_result
@@ -43,7 +43,7 @@ from openhcs_gui.pipeline.events import (
 )
 from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan
 from openhcs_gui.pipeline.result import WellError
-from openhcs_gui.pipeline.step import FunctionStep, func_label
+from openhcs_gui.pipeline.step import FunctionStep, component_value, func_label
 from openhcs_gui.pipeline.tables import add_physical_units, name_channels
 from openhcs_gui.vfs.keys import ImageKey
 
@@ -99,18 +99,20 @@ def normalize_rows(rows: Any) -> Rows:
     return [dict(r) for r in rows]
 
 
-def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep) -> Rows:
-    """Prefix each row with the identity of the image it describes."""
+def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep, with_time: bool = False) -> Rows:
+    """Prefix each row with the identity of the image it describes (``time`` too if ``with_time``)."""
     out: Rows = []
-    fixed = step.fixed_components()
+    fixed = [c for c in step.fixed_components() if with_time or c is not Component.TIME]
     for row in rows:
         idx = row.get("index")
         if isinstance(idx, int | np.integer) and 0 <= int(idx) < len(keys):
             k = keys[int(idx)]
             ident: dict[str, Any] = {"well": k.well, "site": k.site, "channel": k.channel, "z": k.z}
+            if with_time:
+                ident["time"] = k.t
             rest = {c: v for c, v in row.items() if c != "index"}
         else:
-            ident = {"well": keys[0].well, **{c.value: getattr(keys[0], c.value) for c in fixed}}
+            ident = {"well": keys[0].well, **{c.value: component_value(keys[0], c) for c in fixed}}
             rest = dict(row)
         out.append({**ident, **{c: v for c, v in rest.items() if c not in ident}})
     return out
@@ -131,6 +133,7 @@ def run_step(
     """
     outputs: dict[ImageKey, np.ndarray] = {}
     tables: dict[str, Rows] = {}
+    with_time = any(k.t != 1 for k in images)  # rows name their time point on a time-lapse plate
     for group in step.groups(list(images)).values():
         channel = group[0].channel if step.group_by is not None else None
         chain = step.chain_for(channel)
@@ -146,7 +149,7 @@ def run_step(
             box = call_function(func, stack, kwargs, cancel)  # abandoned if cancel is set meanwhile
             stack, produced = take_result(box, step.name, func_label(func), input_root=root_of(stack))
             for name, rows in produced.items():
-                tables.setdefault(name, []).extend(_identify(rows, keys, step))
+                tables.setdefault(name, []).extend(_identify(rows, keys, step, with_time))
             keys = step.output_keys(keys, len(stack))
         for key, image in zip(keys, stack, strict=True):
             outputs[key] = image

@@ -189,8 +189,13 @@ def write_htd(
     wave_names: Sequence[str],
     plate_id: str,
     description: str = "",
+    timepoints: int = 1,
 ) -> Path:
-    """Write a MetaXpress-style ``.HTD`` (CRLF lines, as MetaXpress writes) and return its path."""
+    """Write a MetaXpress-style ``.HTD`` (CRLF lines, as MetaXpress writes) and return its path.
+
+    ``timepoints`` is the ``"TimePoints"`` count of a time-lapse plate, whose
+    images MetaXpress writes into ``TimePoint_1/`` ... ``TimePoint_<n>/``.
+    """
     from openhcs_gui.metadata import row_index
     from openhcs_gui.vfs.keys import split_well
 
@@ -203,7 +208,7 @@ def write_htd(
         '"HTSInfoFile", Version 1.0',
         f'"Description", "{description}"',
         *([f'"PlateType", {_PLATE_TYPE[geometry.n_wells]}'] if geometry.n_wells in _PLATE_TYPE else []),
-        '"TimePoints", 1',
+        f'"TimePoints", {timepoints}',
         f'"ZSeries", {"TRUE" if z > 1 else "FALSE"}',
         f'"ZSteps", {z if z > 1 else 0}',
         '"ZProjection", FALSE',

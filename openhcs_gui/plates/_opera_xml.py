@@ -203,13 +203,17 @@ def write_index_xml(
     geometry: PlateGeometry,
     plate_id: str = "synthetic",
     z_step_um: float = 2.0,
+    timepoints: int = 1,
+    time_interval_s: float = 60.0,
 ) -> Path:
     """Write a Harmony-style ``Index.xml`` describing a plate's images; return its path.
 
     Layout as Harmony 5+ writes it: plate block (``PlateID``, ``PlateRows``,
     ``PlateColumns``), a ``Maps/Map/Entry`` channel table (name, resolution in
     metres, excitation/emission in nm) and one ``Image`` record per file with
-    ``TimepointID`` counted from 0 (files ``sk1``), ``AbsPositionZ`` in metres.
+    ``TimepointID`` counted from 0 (files ``sk1`` ... ``sk<timepoints>``, record ids
+    ``...K<n>...``), ``MeasurementTimeOffset`` ``time_interval_s`` apart and
+    ``AbsPositionZ`` in metres.
     """
     ET.register_namespace("", _NS)
     root = ET.Element(f"{{{_NS}}}EvaluationInputData", {"Version": "2"})
@@ -244,23 +248,22 @@ def write_index_xml(
             _sub(entry, q("MainEmissionWavelength"), f"{info.emission_nm:g}", Unit="nm")
         _sub(entry, q("ObjectiveMagnification"), 20, Unit="")
     images = _sub(root, q("Images"))
-    for w in wells:
+    records = ((w, f, p, t, ch, info) for w in wells for t in range(1, timepoints + 1)
+               for f in range(1, sites + 1) for p in range(1, z + 1) for ch, info in sorted(channels.items()))
+    for w, f, p, t, ch, info in records:
         r, c = rc[w]
-        for f in range(1, sites + 1):
-            for p in range(1, z + 1):
-                for ch, info in sorted(channels.items()):
-                    img = _sub(images, q("Image"), Version="1")
-                    _sub(img, q("id"), f"{r:02d}{c:02d}K1F{f}P{p}R{ch}")
-                    _sub(img, q("State"), "Ok")
-                    _sub(img, q("URL"), f"r{r:02d}c{c:02d}f{f:02d}p{p:02d}-ch{ch}sk1fk1fl1.tiff")
-                    for tag, val in (("Row", r), ("Col", c), ("FieldID", f), ("PlaneID", p),
-                                     ("TimepointID", 0), ("ChannelID", ch)):
-                        _sub(img, q(tag), val)
-                    _sub(img, q("ChannelName"), info.name or f"Channel {ch}")
-                    z_m = (p - 1) * z_step_um * 1e-6
-                    _sub(img, q("PositionZ"), f"{z_m:.17G}", Unit="m")
-                    _sub(img, q("AbsPositionZ"), f"{0.135 + z_m:.17G}", Unit="m")
-                    _sub(img, q("MeasurementTimeOffset"), 0, Unit="s")
+        img = _sub(images, q("Image"), Version="1")
+        _sub(img, q("id"), f"{r:02d}{c:02d}K{t}F{f}P{p}R{ch}")
+        _sub(img, q("State"), "Ok")
+        _sub(img, q("URL"), f"r{r:02d}c{c:02d}f{f:02d}p{p:02d}-ch{ch}sk{t}fk1fl1.tiff")
+        for tag, val in (("Row", r), ("Col", c), ("FieldID", f), ("PlaneID", p),
+                         ("TimepointID", t - 1), ("ChannelID", ch)):
+            _sub(img, q(tag), val)
+        _sub(img, q("ChannelName"), info.name or f"Channel {ch}")
+        z_m = (p - 1) * z_step_um * 1e-6
+        _sub(img, q("PositionZ"), f"{z_m:.17G}", Unit="m")
+        _sub(img, q("AbsPositionZ"), f"{0.135 + z_m:.17G}", Unit="m")
+        _sub(img, q("MeasurementTimeOffset"), f"{(t - 1) * time_interval_s:g}", Unit="s")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     ET.indent(root)

@@ -3,12 +3,11 @@
 Names look like ``[Plate_]A01_s1_w1[_z001][<GUID>].tif``; ``_s`` is absent on
 single-site plates and ``_w`` on single-channel ones. Z-stacks are either a
 ``_z`` suffix or ``ZStep_<n>/`` folders, time series ``TimePoint_<n>/`` folders
-(all time points are recorded in the plate metadata; only the first is
-indexed: the key model has no time axis yet). The ``.HTD`` beside the images
+(every time point is indexed: ``ImageKey.t`` is the folder's number). The ``.HTD`` beside the images
 and the MetaSeries description of one image give the plate's physical
 metadata (see :mod:`openhcs_gui.plates._metaxpress`).
 MetaXpress also writes ``_thumb`` thumbnails beside the images; they are not
-data and are skipped. Our own ``A01_s1_w1_z1.tif`` names are the same pattern,
+data and are skipped. Our own ``A01_s1_w1_z1[_t2].tif`` names are the same pattern,
 so a workspace step folder (``<plate>_workspace/step2_blur/``) opens as a
 plate with format ``"workspace"``.
 """
@@ -19,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from openhcs_gui.plates._headers import first_readable_header, read_tiff_page, timepoints_warning
+from openhcs_gui.plates._headers import first_readable_header, read_tiff_page
 from openhcs_gui.plates._metaxpress import (
     imagexpress_metadata,
     metaseries_props,
@@ -34,7 +33,7 @@ __all__ = ["parse_imagexpress_name", "is_thumbnail", "is_workspace_step", "index
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _NAME = re.compile(
     r"^(?:(?P<prefix>.*?)_)?(?P<well>[A-Z]{1,2}\d{2,3})"
-    r"(?:_s(?P<site>\d+))?(?:_w(?P<channel>\d+))?(?:_z(?P<z>\d+))?"
+    r"(?:_s(?P<site>\d+))?(?:_w(?P<channel>\d+))?(?:_z(?P<z>\d+))?(?:_t(?P<t>\d+))?"
     rf"(?:{_GUID}|_labels)?\.(?i:tiff?)$"  # _labels: a label step's output folder read back
 )
 _ZSTEP = re.compile(r"^ZStep_(\d+)$", re.IGNORECASE)
@@ -50,7 +49,8 @@ def is_thumbnail(rel: str) -> bool:
 def parse_imagexpress_name(rel: str) -> tuple[ImageKey, int] | None:
     """``(key, time point)`` of a plate-relative path, or ``None`` if it is no ImageXpress image.
 
-    ``TimePoint_2/ZStep_3/A01_s1_w2.tif`` -> ``(ImageKey("A01", 1, 2, 3), 2)``.
+    ``TimePoint_2/ZStep_3/A01_s1_w2.tif`` -> ``(ImageKey("A01", 1, 2, 3, 2), 2)``; the
+    time point comes from the ``TimePoint_<n>`` folder or our own ``_t<n>`` name part.
     A bare well name (``A01.tif``) is not enough: ``_s`` or ``_w`` must be present.
     """
     *folders, base = rel.split("/")
@@ -60,14 +60,14 @@ def parse_imagexpress_name(rel: str) -> tuple[ImageKey, int] | None:
     if m is None or (m["site"] is None and m["channel"] is None):
         return None
     well = m["well"]
-    z, timepoint = int(m["z"]) if m["z"] else None, 1
+    z, timepoint = int(m["z"]) if m["z"] else None, int(m["t"]) if m["t"] else 1
     for folder in folders:
         if zs := _ZSTEP.match(folder):
             z = int(zs[1]) if z is None else z
         elif tp := _TIMEPOINT.match(folder):
             timepoint = int(tp[1])
-    key = ImageKey(well, int(m["site"] or 1), int(m["channel"] or 1), z or 1)
-    if key.site < 1 or key.channel < 1 or key.z < 1:
+    key = ImageKey(well, int(m["site"] or 1), int(m["channel"] or 1), z or 1, timepoint)
+    if key.site < 1 or key.channel < 1 or key.z < 1 or key.t < 1:
         return None
     return key, timepoint
 
@@ -87,23 +87,18 @@ def index_imagexpress(
 
     Reads the plate's ``.HTD`` (one of ``htd``, plate-relative) and one TIFF
     header (shape, dtype, MetaSeries pixel size and channel); every other
-    file is only listed. All time points are recorded in the metadata; only
-    the first is indexed.
+    file is only listed. Every time point is indexed.
     """
     timepoints = sorted({t for _, t in matches.values()})
-    first_t = timepoints[0]
-    if len(timepoints) > 1:
-        warnings.append(timepoints_warning(timepoints, f"TimePoint_{first_t}"))
     images: dict[ImageKey, str] = {}
     for rel in sorted(matches):
-        key, t = matches[rel]
-        if t != first_t:
-            continue
+        key, _ = matches[rel]
         if key in images:
             kept = Path(images[key]).relative_to(root).as_posix()
+            when = f" time point {key.t}" if len(timepoints) > 1 else ""
             warnings.append(
                 f"{rel} ignored: {kept} is already well {key.well} site s{key.site} "
-                f"channel {key.channel} z {key.z}"
+                f"channel {key.channel} z {key.z}{when}"
             )
             continue
         images[key] = str(root / rel)

@@ -9,7 +9,7 @@ and can be sent to a worker process of a future dask executor.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -47,8 +47,9 @@ class PlateIndex:
         ``"imagexpress"``, ``"opera"``, ``"omezarr"`` or ``"workspace"``.
     name
         Plate name, used for the ``<name>_workspace`` output folder.
-    wells, sites, channels, z_planes
-        Sorted values present in the plate (wells in plate order).
+    wells, sites, channels, z_planes, timepoints
+        Sorted values present in the plate (wells in plate order); time
+        points are ``ImageKey.t`` values (``[1]`` for a single acquisition).
     shape, dtype
         Size ``(y, x)`` and pixel type of every image (read from one header).
     images
@@ -79,6 +80,7 @@ class PlateIndex:
     backend: Backend = Backend.DISK
     metadata: PlateMetadata = field(default_factory=PlateMetadata)
     warnings: list[str] = field(default_factory=list)
+    timepoints: list[int] = field(default_factory=lambda: [1])
     _by_well: dict[str, list[ImageKey]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -122,6 +124,7 @@ class PlateIndex:
             sites=sorted({k.site for k in keys}),
             channels=sorted({k.channel for k in keys}),
             z_planes=sorted({k.z for k in keys}),
+            timepoints=sorted({k.t for k in keys}),
             shape=(int(shape[0]), int(shape[1])),
             dtype=np.dtype(dtype),
             images={k: images[k] for k in keys},
@@ -133,6 +136,8 @@ class PlateIndex:
             index.channel_names = channel_names
         if pixel_size_um is not None:
             index.pixel_size_um = pixel_size_um
+        if index.metadata.timepoints == (1,) and index.timepoints != [1]:  # names carry _t<n>
+            index.metadata = index.metadata.with_(timepoints=tuple(index.timepoints))
         if index.metadata.plate_name is None:
             index.metadata = index.metadata.with_(plate_name=index.name)
         geo = index.metadata.geometry
@@ -185,6 +190,7 @@ class PlateIndex:
         site: int | None = None,
         channel: int | None = None,
         z: int | None = None,
+        t: int | None = None,
     ) -> list[ImageKey]:
         """Sorted keys of the images matching every given component (``None`` = any).
 
@@ -195,7 +201,7 @@ class PlateIndex:
         candidates: Iterable[ImageKey]
         if well is not None:
             candidates = self._well_keys().get(well, [])
-            if site is None and channel is None and z is None:
+            if site is None and channel is None and z is None and t is None:
                 return list(candidates)
         else:
             candidates = self.images
@@ -206,6 +212,7 @@ class PlateIndex:
             and (site is None or k.site == site)
             and (channel is None or k.channel == channel)
             and (z is None or k.z == z)
+            and (t is None or k.t == t)
         )
 
     def _well_keys(self) -> dict[str, list[ImageKey]]:
@@ -227,10 +234,11 @@ class PlateIndex:
         """One line for a status bar or ``openhcs-gui info``."""
         n = len(self.warnings)
         tail = f" · {n} warning{'s' if n != 1 else ''}" if n else ""
+        times = f" × {_plural(len(self.timepoints), 'time point')}" if len(self.timepoints) > 1 else ""
         return (
             f"{self.format} · {_plural(len(self.wells), 'well')} × "
             f"{_plural(len(self.sites), 'site')} × {_plural(len(self.channels), 'channel')} × "
-            f"{len(self.z_planes)} z · {self.shape[1]}×{self.shape[0]} {self.dtype}{tail}"
+            f"{len(self.z_planes)} z{times} · {self.shape[1]}×{self.shape[0]} {self.dtype}{tail}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,6 +251,7 @@ class PlateIndex:
             "sites": list(self.sites),
             "channels": list(self.channels),
             "z_planes": list(self.z_planes),
+            "timepoints": list(self.timepoints),
             "shape": list(self.shape),
             "dtype": self.dtype.str,
             "backend": self.backend.value,
@@ -250,7 +259,7 @@ class PlateIndex:
             "channel_names": {str(k): v for k, v in self.channel_names.items()},
             "pixel_size_um": self.pixel_size_um,
             "warnings": list(self.warnings),
-            "images": [[k.well, k.site, k.channel, k.z, p] for k, p in self.images.items()],
+            "images": [[k.well, k.site, k.channel, k.z, k.t, p] for k, p in self.images.items()],
         }
 
     @classmethod
@@ -263,9 +272,7 @@ class PlateIndex:
             When a field is missing or malformed.
         """
         try:
-            images = {
-                ImageKey(str(w), int(s), int(c), int(z)): str(p) for w, s, c, z, p in data["images"]
-            }
+            images = dict(_image_entry(row) for row in data["images"])
             if isinstance(data.get("metadata"), Mapping):
                 metadata = PlateMetadata.from_dict(data["metadata"])
             else:  # written before the metadata model: names and µm only
@@ -283,6 +290,7 @@ class PlateIndex:
                 sites=[int(s) for s in data["sites"]],
                 channels=[int(c) for c in data["channels"]],
                 z_planes=[int(z) for z in data["z_planes"]],
+                timepoints=[int(t) for t in data.get("timepoints", [1])],
                 shape=(int(data["shape"][0]), int(data["shape"][1])),
                 dtype=np.dtype(data["dtype"]),
                 images=images,
@@ -292,6 +300,15 @@ class PlateIndex:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise PlateError(f"Plate index data is malformed: {type(e).__name__}: {e}.") from e
+
+
+def _image_entry(row: Sequence[Any]) -> tuple[ImageKey, str]:
+    """``[well, site, channel, z, t, path]`` (or the older ``[well, site, channel, z, path]``)."""
+    *parts, path = row
+    if len(parts) not in (4, 5):
+        raise ValueError(f"image entry {list(row)!r} is not [well, site, channel, z, t, path]")
+    well, *numbers = parts
+    return ImageKey(str(well), *(int(n) for n in numbers)), str(path)
 
 
 def _on_plate(well: str, rows: int, columns: int) -> bool:
@@ -309,22 +326,24 @@ def _plural(n: int, word: str) -> str:
 
 
 def missing_image_warnings(index: PlateIndex) -> list[str]:
-    """One sentence per image missing from the full wells × sites × channels × z grid."""
+    """One sentence per image missing from the full wells × sites × channels × z × time grid."""
     messages: list[str] = []
     missing = 0
     multi_z = len(index.z_planes) > 1
+    multi_t = len(index.timepoints) > 1
     for well in index.wells:
         for site in index.sites:
             for channel in index.channels:
                 for z in index.z_planes:
-                    if ImageKey(well, site, channel, z) in index.images:
-                        continue
-                    missing += 1
-                    if missing <= MAX_LISTED_MISSING:
-                        where = f" z {z}" if multi_z else ""
-                        messages.append(
-                            f"site s{site} missing for well {well} channel {channel}{where}"
-                        )
+                    for t in index.timepoints:
+                        if ImageKey(well, site, channel, z, t) in index.images:
+                            continue
+                        missing += 1
+                        if missing <= MAX_LISTED_MISSING:
+                            where = (f" z {z}" if multi_z else "") + (f" time point {t}" if multi_t else "")
+                            messages.append(
+                                f"site s{site} missing for well {well} channel {channel}{where}"
+                            )
     if missing > MAX_LISTED_MISSING:
         messages.append(f"… and {missing - MAX_LISTED_MISSING} more missing images "
                         f"({missing} in total)")

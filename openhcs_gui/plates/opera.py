@@ -1,7 +1,8 @@
 """Opera Phenix / Operetta (Harmony export) folders.
 
 Images are ``Images/r01c01f01p01-ch1sk1fk1fl1.tiff``: row, column, field
-(site), plane (z), channel, then time point (``sk``) and two flim indices.
+(site), plane (z), channel, then time point (``sk``, 1-based; ``ImageKey.t``)
+and two flim indices. Every time point is indexed.
 ``Index.xml`` beside them (or at the plate root) gives the plate metadata
 (pixel size, z spacing, channel names and wavelengths, plate geometry and
 ID); without it the plate still opens, with metadata unknown.
@@ -14,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from openhcs_gui.plates._headers import first_readable_header, timepoints_warning
+from openhcs_gui.plates._headers import first_readable_header
 from openhcs_gui.plates._opera_xml import INDEX_XML_NAMES, IndexXml, parse_index_xml
 from openhcs_gui.plates.model import PlateIndex
 from openhcs_gui.vfs.keys import ImageKey, well_name
@@ -31,16 +32,16 @@ _NAME = re.compile(
 def parse_opera_name(rel: str) -> tuple[ImageKey, int] | None:
     """``(key, time point)`` for an Opera image name, or ``None``.
 
-    ``r02c03f04p01-ch2sk1fk1fl1.tiff`` -> ``(ImageKey("B03", 4, 2, 1), 1)``.
+    ``r02c03f04p01-ch2sk3fk1fl1.tiff`` -> ``(ImageKey("B03", 4, 2, 1, 3), 3)``.
     """
     m = _NAME.match(rel.rsplit("/", 1)[-1])
     if m is None:
         return None
     row, col = int(m["row"]), int(m["col"])
-    site, z, ch = int(m["field"]), int(m["plane"]), int(m["ch"])
-    if min(row, col, site, z, ch) < 1 or row > 52:
+    site, z, ch, t = int(m["field"]), int(m["plane"]), int(m["ch"]), int(m["sk"])
+    if min(row, col, site, z, ch, t) < 1 or row > 52:
         return None
-    return ImageKey(well_name(row - 1, col), site, ch, z), int(m["sk"])
+    return ImageKey(well_name(row - 1, col), site, ch, z, t), t
 
 
 def find_index_xml(root: Path, image_dirs: set[Path]) -> Path | None:
@@ -60,16 +61,13 @@ def index_opera(
     Reads ``Index.xml`` (if present) and one TIFF header; nothing else is opened.
     """
     timepoints = sorted({t for _, t in matches.values()})
-    if len(timepoints) > 1:
-        warnings.append(timepoints_warning(timepoints, f"sk{timepoints[0]}"))
     images: dict[ImageKey, str] = {}
     for rel in sorted(matches):
-        key, t = matches[rel]
-        if t != timepoints[0]:
-            continue
+        key, _ = matches[rel]
         if key in images:
+            when = f" time point {key.t}" if len(timepoints) > 1 else ""
             warnings.append(f"{rel} ignored: another file is already well {key.well} "
-                            f"site s{key.site} channel {key.channel} z {key.z}")
+                            f"site s{key.site} channel {key.channel} z {key.z}{when}")
             continue
         images[key] = str(root / rel)
     info = IndexXml()

@@ -24,7 +24,7 @@ import math
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +62,10 @@ PAIR_DISTANCE = 3.5
 PIXEL_SIZE_UM = 0.65
 #: Distance between z-planes written to an Opera Index.xml.
 Z_STEP_UM = 2.0
+#: Time between time points written to an Opera Index.xml (``MeasurementTimeOffset``).
+TIME_INTERVAL_S = 60.0
+#: Rightward drift of every cell per time point, in pixels.
+DRIFT_PX = 2.0
 #: Channel names written to the plate's metadata (``.HTD`` WaveName, Index.xml ChannelName):
 #: nuclei, cell body, markers, named after the ImageXpress filter sets that image them.
 CHANNEL_NAMES: dict[int, str] = {1: "DAPI", 2: "FITC", 3: "Texas Red", 4: "Cy5"}
@@ -267,14 +271,14 @@ def _field(
 
 
 def _image_path(
-    root: Path, layout: Layout, well: str, site: int, ch: int, z: int, z_planes: int
+    root: Path, layout: Layout, well: str, site: int, ch: int, z: int, z_planes: int, t: int = 1
 ) -> Path:
     if layout == "opera":
         row, col = split_well(well)
         r = ord(row[-1]) - ord("A") + 1 + 26 * (len(row) - 1)
-        name = f"r{r:02d}c{col:02d}f{site:02d}p{z:02d}-ch{ch}sk1fk1fl1.tiff"
+        name = f"r{r:02d}c{col:02d}f{site:02d}p{z:02d}-ch{ch}sk{t}fk1fl1.tiff"
         return root / "Images" / name
-    folder = root / "TimePoint_1"
+    folder = root / f"TimePoint_{t}"
     if z_planes > 1:
         folder = folder / f"ZStep_{z}"
     return folder / f"{well}_s{site}_w{ch}.tif"
@@ -291,6 +295,7 @@ def make_synthetic_plate(
     seed: int = 0,
     layout: Layout = "imagexpress",
     touching_pairs: int = 0,
+    timepoints: int = 1,
 ) -> Path:
     """Write a synthetic HCS plate with known nucleus counts and return its folder.
 
@@ -323,6 +328,15 @@ def make_synthetic_plate(
         many as fit), each counted as two in the ground truth, so splitting
         touching nuclei can be tested. 0 (default) leaves every nucleus alone and
         the pixels exactly as without the option.
+    timepoints
+        Time points of a time-lapse plate, in the instrument's own layout:
+        ``TimePoint_1/`` ... ``TimePoint_<n>/`` folders (and ``"TimePoints", n``
+        in the ``.HTD``) for ImageXpress, ``sk1`` ... ``sk<n>`` names (and
+        ``TimepointID`` 0 ... n-1, :data:`TIME_INTERVAL_S` apart, in
+        ``Index.xml``) for Opera. The same cells drift
+        :data:`DRIFT_PX` pixels to the right per time point under fresh noise,
+        so the ground-truth count of a site holds at every time point; time
+        point 1 has exactly the pixels of a single-time-point plate.
 
     Returns
     -------
@@ -340,8 +354,8 @@ def make_synthetic_plate(
         raise PlateError(f"Unknown synthetic plate layout {layout!r}; use 'imagexpress' or 'opera'.")
     if touching_pairs < 0:
         raise PlateError(f"touching_pairs must be >= 0, got {touching_pairs}.")
-    if min(sites, channels, z) < 1 or min(shape) < 16:
-        raise PlateError("Synthetic plates need sites, channels, z >= 1 and images of at least 16x16.")
+    if min(sites, channels, z, timepoints) < 1 or min(shape) < 16:
+        raise PlateError("Synthetic plates need sites, channels, z, timepoints >= 1 and images of at least 16x16.")
     if not (dt in (np.uint8, np.uint16) or np.issubdtype(dt, np.floating)):
         raise PlateError(f"Synthetic plates support uint8, uint16 and float dtypes, not {dt}.")
     if root.exists() and any(root.iterdir()):
@@ -350,7 +364,6 @@ def make_synthetic_plate(
     shape = (int(shape[0]), int(shape[1]))
     geometry = plate_geometry(well_list)
     info = _channel_info(channels)
-    bits = dt.itemsize * 8
     gy, gx = _capacity(shape)
     means = _dose_counts(len(well_list), gy * gx)
     truth: list[tuple[str, int, int]] = []
@@ -364,41 +377,61 @@ def make_synthetic_plate(
             if touching_pairs:
                 cells = _add_pairs(rng, cells, touching_pairs, shape)
                 count = len(cells.y)
-            stack = _field(rng, cells, shape, channels, z, dt)
-            for ch in range(channels):
-                for zi in range(z):
-                    target = _image_path(root, layout, well, site, ch + 1, zi + 1, z)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    if layout == "opera":  # Phenix TIFFs carry no description; Index.xml does
-                        tifffile.imwrite(target, stack[ch, zi], photometric="minisblack")
-                        continue
-                    c_info = info[ch + 1]
-                    description = metaseries_description(
-                        shape=shape, bits=bits, pixel_size_um=PIXEL_SIZE_UM,
-                        illum=c_info.name or "", wavelength_nm=c_info.emission_nm or 0,
-                        stage_label=f"{well} : Site {site}", z_um=zi * Z_STEP_UM,
-                    )
-                    tifffile.imwrite(target, stack[ch, zi], photometric="minisblack",
-                                     description=description, software="MetaSeries", metadata=None)
+            for t in range(1, timepoints + 1):
+                moved = replace(cells, x=cells.x + DRIFT_PX * (t - 1))
+                t_rng = rng if t == 1 else np.random.default_rng([seed, row_num, col, site, t])
+                _write_field(root, layout, well, site, t, _field(t_rng, moved, shape, channels, z, dt), info)
             truth.append((well, site, count))
-    if layout == "opera":
-        write_index_xml(
-            root / "Images" / "Index.xml",
-            wells=well_list, sites=sites, z=z, shape=shape, pixel_size_um=PIXEL_SIZE_UM,
-            channels=info, geometry=geometry, plate_id=root.name, z_step_um=Z_STEP_UM,
-        )
-    else:
-        write_htd(
-            root / f"{root.name}.HTD", geometry=geometry, wells=well_list, sites=sites, z=z,
-            wave_names=[info[c].name or f"Channel {c}" for c in range(1, channels + 1)],
-            plate_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"openhcs-gui-synthetic/{seed}/{root.name}")),
-            description=f"OpenHCS synthetic plate, seed {seed}",
-        )
+    _write_plate_metadata(root, layout, well_list, sites, z, shape, info, geometry, seed, timepoints)
     with open(root / "ground_truth.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["well", "site", "count"])
         writer.writerows(truth)
     return root
+
+
+def _write_field(
+    root: Path, layout: Layout, well: str, site: int, t: int, stack: np.ndarray, info: dict[int, ChannelInfo]
+) -> None:
+    """Write one field's ``(channels, z, y, x)`` stack at time point ``t`` in the instrument's layout."""
+    channels, z, *shape = stack.shape
+    bits = stack.dtype.itemsize * 8
+    for ch in range(channels):
+        for zi in range(z):
+            target = _image_path(root, layout, well, site, ch + 1, zi + 1, z, t)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if layout == "opera":  # Phenix TIFFs carry no description; Index.xml does
+                tifffile.imwrite(target, stack[ch, zi], photometric="minisblack")
+                continue
+            c_info = info[ch + 1]
+            description = metaseries_description(
+                shape=(shape[0], shape[1]), bits=bits, pixel_size_um=PIXEL_SIZE_UM,
+                illum=c_info.name or "", wavelength_nm=c_info.emission_nm or 0,
+                stage_label=f"{well} : Site {site}", z_um=zi * Z_STEP_UM,
+            )
+            tifffile.imwrite(target, stack[ch, zi], photometric="minisblack",
+                             description=description, software="MetaSeries", metadata=None)
+
+
+def _write_plate_metadata(
+    root: Path, layout: Layout, wells: list[str], sites: int, z: int, shape: tuple[int, int],
+    info: dict[int, ChannelInfo], geometry: PlateGeometry, seed: int, timepoints: int,
+) -> None:
+    """``Images/Index.xml`` (Opera) or ``<plate>.HTD`` (ImageXpress) for the whole plate."""
+    if layout == "opera":
+        write_index_xml(
+            root / "Images" / "Index.xml",
+            wells=wells, sites=sites, z=z, shape=shape, pixel_size_um=PIXEL_SIZE_UM,
+            channels=info, geometry=geometry, plate_id=root.name, z_step_um=Z_STEP_UM,
+            timepoints=timepoints, time_interval_s=TIME_INTERVAL_S,
+        )
+    else:
+        write_htd(
+            root / f"{root.name}.HTD", geometry=geometry, wells=wells, sites=sites, z=z,
+            wave_names=[info[c].name or f"Channel {c}" for c in sorted(info)],
+            plate_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"openhcs-gui-synthetic/{seed}/{root.name}")),
+            description=f"OpenHCS synthetic plate, seed {seed}", timepoints=timepoints,
+        )
 
 
 def read_ground_truth(plate: str | os.PathLike[str]) -> dict[tuple[str, int], int]:

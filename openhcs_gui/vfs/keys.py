@@ -67,6 +67,11 @@ class ImageKey:
         return f"{self.well}_s{self.site}_w{self.channel}_z{self.z}{time}{tail}{ext}"
 
     @property
+    def time(self) -> int:
+        """The time point ``t`` under its ``Component.TIME`` name (``getattr(key, component.value)``)."""
+        return self.t
+
+    @property
     def row(self) -> str:
         """Plate row letters (``"A"``)."""
         return split_well(self.well)[0]

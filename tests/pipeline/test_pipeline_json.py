@@ -58,7 +58,7 @@ def _edit(tmp_path: Path, change) -> Path:  # noqa: ANN001 - a small test helper
         (lambda d: d["steps"][0]["func"]["kwargs"].update(offset="ten"), r"Step 1 'preprocess'.*'offset'"),
         (lambda d: d["steps"][0]["func"]["kwargs"].update(bogus=1), r"Step 1 'preprocess'.*no parameter 'bogus'"),
         (lambda d: d["steps"][1].update(backend="tape"), r"Step 2 'chain': backend 'tape'"),
-        (lambda d: d["steps"][1].update(variable_components=["time"]), r"Step 2 'chain'"),
+        (lambda d: d["steps"][1].update(variable_components=["plate"]), r"Step 2 'chain'"),
         (lambda d: d["steps"][4].update(code="import os"), r"Step 5 'final': unknown keys \['code'\]"),
         (lambda d: d.update(format="pickle"), "Not an OpenHCS pipeline"),
         (lambda d: d.update(version=99), "Unsupported pipeline version"),

@@ -25,10 +25,10 @@ def _images() -> dict[ImageKey, np.ndarray]:
 @pytest.mark.parametrize(
     ("components", "n_groups", "stack_len", "first_group"),
     [
-        ([Component.SITE], 4, 3, (1, 1)),  # per (channel, z), stack over sites
-        ([Component.Z], 6, 2, (1, 1)),  # per (site, channel), stack over z
-        ([Component.CHANNEL], 6, 2, (1, 1)),  # per (site, z), stack over channels
-        ([Component.SITE, Component.Z], 2, 6, (1,)),  # per channel
+        ([Component.SITE], 4, 3, (1, 1, 1)),  # per (channel, z, time), stack over sites
+        ([Component.Z], 6, 2, (1, 1, 1)),  # per (site, channel, time), stack over z
+        ([Component.CHANNEL], 6, 2, (1, 1, 1)),  # per (site, z, time), stack over channels
+        ([Component.SITE, Component.Z], 2, 6, (1, 1)),  # per (channel, time)
     ],
 )
 def test_grouping_model(components, n_groups, stack_len, first_group) -> None:

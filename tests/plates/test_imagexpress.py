@@ -21,7 +21,8 @@ from tests.plates.conftest import ix_names
         ("A01_s1_w1.tif", (ImageKey("A01", 1, 1, 1), 1)),
         ("Plate_7_B12_s3_w2.TIF", (ImageKey("B12", 3, 2, 1), 1)),
         ("C03_s2_w4_z007.tif", (ImageKey("C03", 2, 4, 7), 1)),
-        ("TimePoint_2/ZStep_5/D04_s1_w1.tif", (ImageKey("D04", 1, 1, 5), 2)),
+        ("TimePoint_2/ZStep_5/D04_s1_w1.tif", (ImageKey("D04", 1, 1, 5, 2), 2)),
+        ("A01_s1_w1_z1_t3.tif", (ImageKey("A01", 1, 1, 1, 3), 3)),  # our own time-lapse output
         ("E05_w3.tif", (ImageKey("E05", 1, 3, 1), 1)),
         ("F06_s9.tiff", (ImageKey("F06", 9, 1, 1), 1)),
         ("A01_s1_w1_z1.tif", (ImageKey("A01", 1, 1, 1), 1)),
@@ -102,15 +103,24 @@ def test_thumbnails_hidden_and_odd_files_are_ignored(tmp_path: Path, write_tiffs
     ]
 
 
-def test_all_timepoints_are_recorded_and_the_first_indexed(tmp_path: Path, write_tiffs) -> None:
+def test_every_timepoint_is_indexed(tmp_path: Path, write_tiffs) -> None:
+    """MetaXpress time-lapse layout: ``TimePoint_1/`` ... ``TimePoint_<n>/`` beside each other
+    (fmi-faim/faim-ipa ``resources/ImageXpress_exported/9987_Plate_3435/TimePoint_1..``)."""
     write_tiffs(tmp_path, [n for t in (1, 2, 3) for n in ix_names(["A01"], 1, 1, f"TimePoint_{t}")])
     index = open_plate(tmp_path)
-    assert index.n_images == 1
-    assert index.images[ImageKey("A01", 1, 1)].endswith("TimePoint_1/A01_s1_w1.tif")
-    assert index.metadata.timepoints == (1, 2, 3)
-    assert index.warnings == [
-        "plate has 3 time points (1–3, recorded in its metadata); only TimePoint_1 is indexed and processed"
-    ]
+    assert index.n_images == 3
+    for t in (1, 2, 3):
+        assert index.images[ImageKey("A01", 1, 1, 1, t)].endswith(f"TimePoint_{t}/A01_s1_w1.tif")
+    assert index.timepoints == [1, 2, 3] and index.metadata.timepoints == (1, 2, 3)
+    assert index.warnings == []
+    assert "3 time points" in index.summary()
+    assert index.keys(well="A01", t=2) == [ImageKey("A01", 1, 1, 1, 2)]
+
+
+def test_missing_timepoint_image_warns(tmp_path: Path, write_tiffs) -> None:
+    names = [n for t in (1, 2) for n in ix_names(["A01"], 2, 1, f"TimePoint_{t}")]
+    write_tiffs(tmp_path, [n for n in names if n != "TimePoint_2/A01_s2_w1.tif"])
+    assert open_plate(tmp_path).warnings == ["site s2 missing for well A01 channel 1 time point 2"]
 
 
 def test_duplicate_names_warn_and_keep_one(tmp_path: Path, write_tiffs) -> None:

@@ -24,6 +24,7 @@ import tifffile
 
 from openhcs_gui.metadata import ChannelInfo, PlateGeometry
 from openhcs_gui.plates import make_demo_plate, open_plate
+from openhcs_gui.vfs.keys import ImageKey
 
 HTD_3435 = "\r\n".join([
     '"HTSInfoFile", Version 1.0',
@@ -112,11 +113,15 @@ def test_htd_and_metaseries_description_fill_the_metadata(tmp_path: Path) -> Non
     assert md.geometry == PlateGeometry(8, 12)
     assert (md.pixel_size_x, md.pixel_size_y, md.unit) == (0.3417, 0.3417, "micrometer")
     assert index.pixel_size_um == pytest.approx(0.3417)
-    assert md.channels == {1: ChannelInfo(name="DAPI", emission_nm=447.0), 4: ChannelInfo(name="Cy5")}
-    assert index.channel_names == {1: "DAPI", 4: "Cy5"}
+    # every time point is indexed, so TimePoint_2's w2 (FITC) is a channel of the plate
+    assert md.channels == {1: ChannelInfo(name="DAPI", emission_nm=447.0), 2: ChannelInfo(name="FITC"),
+                           4: ChannelInfo(name="Cy5")}
+    assert index.channel_names == {1: "DAPI", 2: "FITC", 4: "Cy5"}
     assert md.timepoints == (1, 2, 3) and md.plate_name == "9987"
     assert md.z_spacing is None and md.time_interval is None  # one header cannot say
-    assert index.warnings[0].startswith("plate has 3 time points (1–3, recorded in its metadata)")
+    assert index.timepoints == [1, 2, 3] and index.images[ImageKey("B02", 2, 2, 1, 2)].endswith(
+        "TimePoint_2/9987_B02_s2_w2.TIF")
+    assert not any("time points" in w for w in index.warnings)
 
 
 def test_illum_setting_names_the_channel_when_there_is_no_htd(tmp_path: Path) -> None:

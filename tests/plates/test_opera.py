@@ -80,7 +80,7 @@ def _names(wells: list[tuple[int, int]], fields: int, channels: int) -> list[str
     ("name", "expected"),
     [
         ("r01c01f01p01-ch1sk1fk1fl1.tiff", (ImageKey("A01", 1, 1, 1), 1)),
-        ("Images/r02c03f04p05-ch2sk3fk1fl1.tiff", (ImageKey("B03", 4, 2, 5), 3)),
+        ("Images/r02c03f04p05-ch2sk3fk1fl1.tiff", (ImageKey("B03", 4, 2, 5, 3), 3)),
         ("r16c24f12p01-ch4sk1fk1fl1.TIFF", (ImageKey("P24", 12, 4, 1), 1)),
         ("r00c01f01p01-ch1sk1fk1fl1.tiff", None),
         ("r01c01f01p01-ch1.tiff", None),
@@ -127,15 +127,14 @@ def test_broken_index_xml_is_a_warning(tmp_path: Path, write_tiffs) -> None:
     assert len(index.warnings) == 1 and "Index.xml could not be read" in index.warnings[0]
 
 
-def test_missing_field_and_extra_timepoint_warn(tmp_path: Path, write_tiffs) -> None:
+def test_missing_field_and_timepoint_warn(tmp_path: Path, write_tiffs) -> None:
     names = [n for n in _names([(1, 1), (1, 2)], 2, 1) if "r01c02f02" not in n]
     write_tiffs(tmp_path, [*names, "Images/r01c01f01p01-ch1sk2fk1fl1.tiff"])
     index = open_plate(tmp_path)
-    assert index.warnings == [
-        "plate has 2 time points (1–2, recorded in its metadata); only sk1 is indexed and processed",
-        "site s2 missing for well A02 channel 1",
-    ]
-    assert index.metadata.timepoints == (1, 2)
+    assert index.images[ImageKey("A01", 1, 1, 1, 2)].endswith("r01c01f01p01-ch1sk2fk1fl1.tiff")
+    assert index.warnings[0] == "site s2 missing for well A01 channel 1 time point 2"
+    assert "site s2 missing for well A02 channel 1 time point 1" in index.warnings
+    assert index.metadata.timepoints == (1, 2) and index.timepoints == [1, 2]
 
 
 def test_synthetic_opera_plate_and_images_folder(tmp_path: Path) -> None:
