@@ -1,4 +1,7 @@
-"""``openhcs-gui`` command line: run | demo | info | gui (no arguments = gui).
+"""``openhcs-gui`` command line: run | demo | info | gui | export-script | schema.
+
+No arguments, or a plate folder as the only argument (``openhcs-gui PLATE``, as
+the desktop entry's ``Exec=openhcs-gui %f`` passes it), starts the GUI.
 
 Exit codes (also in ``--help``): 0 success, 1 the run finished but some wells
 failed, 2 bad input or an unusable file or folder (one line on stderr, no
@@ -95,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--demo-if-missing", action="store_true",
                      help=f"without PLATE, open ./{DEMO_DIR} (generated if absent) with the demo pipeline")
     gui.add_argument("--pipeline", help="pipeline JSON file to load into the editor")
+    export = sub.add_parser("export-script", parents=[common], epilog=EXIT_CODES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            help="write a Python script that rebuilds a pipeline + config and runs it "
+                                 "(python SCRIPT.py PLATE [OUTPUT])")
+    export.add_argument("pipeline", help="pipeline JSON file")
+    export.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file (default: the defaults)")
+    export.add_argument("-o", "--output", metavar="SCRIPT.py", help="write here (default: stdout)")
+    schema = sub.add_parser("schema", parents=[common], epilog=EXIT_CODES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            help="print the JSON Schema of pipeline or config files")
+    schema.add_argument("kind", nargs="?", choices=["pipeline", "config"],
+                        help="which file (default: both, as {\"pipeline\": ..., \"config\": ...})")
     return parser
 
 
@@ -390,16 +405,68 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return int(gui_main(plate, pipeline) or 0)
 
 
+def _cmd_export_script(args: argparse.Namespace) -> int:
+    from openhcs_gui.config import GlobalPipelineConfig, load_config
+    from openhcs_gui.pipeline import load_pipeline
+    from openhcs_gui.pipeline.export import export_script, pipeline_script
+
+    pipeline = load_pipeline(args.pipeline)
+    cfg = load_config(args.config) if args.config else GlobalPipelineConfig()
+    if args.output:
+        target = export_script(pipeline, args.output, cfg)
+        print(f"Wrote {target}; run it with: python {target} PLATE [OUTPUT]", file=sys.stderr)
+    else:
+        sys.stdout.write(pipeline_script(pipeline, cfg))
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from openhcs_gui.pipeline.schemas import SCHEMAS, json_schema
+
+    doc = json_schema(args.kind) if args.kind else {kind: json_schema(kind) for kind in SCHEMAS}
+    print(json.dumps(doc, indent=2))
+    return EXIT_OK
+
+
+_COMMANDS = ("run", "demo", "info", "gui", "export-script", "schema")
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """``argv`` with ``gui`` put before a bare plate path (``openhcs-gui PLATE``) or when no command is given."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-h", "--help", "--version") or arg.startswith("--smoke-test"):
+            return argv  # the top-level parser handles these itself
+        if arg.startswith("-"):
+            i += 1
+            continue
+        if arg in _COMMANDS:
+            return argv
+        if not Path(arg).exists():
+            raise _BadInput(f"'{arg}' is neither a command ({', '.join(_COMMANDS)}) nor an existing "
+                            "plate folder.")
+        return [*argv[:i], "gui", *argv[i:]]
+    return [*argv, "gui"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``openhcs-gui`` and ``python -m openhcs_gui``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    try:
+        raw = _with_command(raw)
+    except _BadInput as e:
+        print(f"openhcs-gui: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args = build_parser().parse_args(raw)
     if args.smoke_test:
         from openhcs_gui.ui.smoke import run_smoke_test  # Qt only when asked for
 
         return run_smoke_test(args.smoke_test)
-    if args.command is None:
-        args = build_parser().parse_args(["gui", *(argv or [])])
-    handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui}
+    if args.command is None:  # e.g. only -v: the GUI
+        args = build_parser().parse_args([*raw, "gui"])
+    handlers = {"run": _cmd_run, "demo": _cmd_demo, "info": _cmd_info, "gui": _cmd_gui,
+                "export-script": _cmd_export_script, "schema": _cmd_schema}
     try:
         with _logging(args.verbose, args.quiet):
             code = handlers[args.command](args)

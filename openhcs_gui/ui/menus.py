@@ -66,6 +66,7 @@ class Menus:
         self._add(file_menu, "open_pipeline", "Open p&ipeline…", self.open_pipeline_dialog, "Ctrl+Shift+P")
         self._add(file_menu, "save_pipeline", "&Save pipeline…", self.save_pipeline_dialog, QKeySequence.StandardKey.Save)
         self._add(file_menu, "demo_pipeline", "Load demo pipeline", self.load_demo_pipeline)
+        self._add(file_menu, "export_script", "&Export as Python script…", self.export_script_dialog)
         file_menu.addSeparator()
         self._add(file_menu, "open_config", "Open &config…", self.open_config_dialog)
         self._add(file_menu, "save_config", "Save config…", self.save_config_dialog)
@@ -138,6 +139,22 @@ class Menus:
         if path:
             self.window.save_pipeline(path if path.endswith(".json") else f"{path}.json")
 
+    def export_script_dialog(self) -> None:
+        """Choose where to write a script that rebuilds the pipeline + config and runs it."""
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export as Python script", self._start_dir(),
+                                              "Python scripts (*.py);;All files (*)")
+        if path:
+            self.export_script(path if path.endswith(".py") else f"{path}.py")
+
+    def export_script(self, path: str | Path) -> Task:
+        """Write the current pipeline and config as a runnable script (``python SCRIPT PLATE [OUTPUT]``)."""
+        pipeline, cfg = self.window.session.snapshot()
+        return self.window.tasks.submit(
+            _export_script, pipeline, Path(path), cfg, name="export script",
+            on_finished=self.window.show_status,
+            on_failed=partial(self.window.report_task_error, "Cannot export the script", ""),
+        )
+
     def open_config_dialog(self) -> None:
         """Pick a config file (JSON or TOML) and load it into the form."""
         path, _ = QFileDialog.getOpenFileName(self.window, "Open config", self._start_dir(), _CONFIG)
@@ -183,6 +200,14 @@ class Menus:
         box.setText(about_text())
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+
+def _export_script(pipeline: Any, path: Path, cfg: Any) -> str:
+    """Write the script (in a worker) and return the status-bar sentence."""
+    from openhcs_gui.pipeline.export import export_script
+
+    target = export_script(pipeline, path, cfg)
+    return f"Exported {target}; run it with: python {target.name} PLATE [OUTPUT]"
 
 
 def build_menus(window: MainWindow) -> Menus:
