@@ -16,7 +16,8 @@ from typing import Any
 
 from napari.qt import get_stylesheet
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from openhcs_gui.pipeline.workspace_probe import classify_drop
 from openhcs_gui.ui.config_panel import ConfigPanel
@@ -24,8 +25,9 @@ from openhcs_gui.ui.menus import build_menus
 from openhcs_gui.ui.outputs_panel import OutputsPanel
 from openhcs_gui.ui.pipeline_editor import PipelineEditor
 from openhcs_gui.ui.plate_panel import PlatePanel
+from openhcs_gui.ui.preview_panel import PREVIEW_GROUP, PreviewPanel
 from openhcs_gui.ui.run_panel import RunPanel
-from openhcs_gui.ui.session import Session
+from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.viewer import ViewerWidget, local_paths, register_napari_resources
 from openhcs_gui.ui.workers import Task, TaskOwner
 
@@ -82,9 +84,11 @@ class MainWindow(QMainWindow):
         self.pipeline_editor = PipelineEditor(self.session, self)
         self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
         self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
+        self.preview_panel = PreviewPanel(self.session, self)
         self.docks: dict[str, QDockWidget] = {}
         self._add_docks()
         self.menus = build_menus(self)
+        self._add_compare_action()
         self._connect_panels()
         self.setAcceptDrops(True)  # drops on docks arrive here; on the canvas via the viewer
         self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O, or drop its folder).")
@@ -116,6 +120,8 @@ class MainWindow(QMainWindow):
         pipeline = self._dock("Pipeline", self.pipeline_editor, right)
         outputs = self._dock("Outputs", self.outputs_panel, right)
         self.splitDockWidget(pipeline, outputs, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(outputs, self._dock("Preview", self.preview_panel, right))
+        outputs.raise_()
         self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([plate, self.docks["Layer controls"], self.docks["Layers"]],
@@ -129,10 +135,12 @@ class MainWindow(QMainWindow):
         self.pipeline_editor.open_requested.connect(self.menus.open_pipeline_dialog)
         self.pipeline_editor.save_requested.connect(self.menus.save_pipeline_dialog)
         self.outputs_panel.layers_ready.connect(self._on_outputs_panel_layers_ready)
+        self.preview_panel.layers_ready.connect(self._on_preview_panel_layers_ready)
+        self.preview_panel.toggled.connect(self._on_preview_panel_toggled)
         self.viewer.paths_dropped.connect(self.open_dropped)
         self.run_panel.run_finished.connect(self._on_run_panel_finished)
         self.run_panel.run_failed.connect(lambda msg: self.report_error("Cannot run", msg))
-        for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
+        for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel, self.preview_panel):
             panel.message.connect(self.show_status)
         self.session.plate_switch_requested.connect(self.open_plate)  # a workspace of another plate
         self.session.result_refused.connect(partial(self.report_error, "Cannot open workspace"))
@@ -238,6 +246,58 @@ class MainWindow(QMainWindow):
         """Show a step's output for ``well`` (or one image) in the viewer."""
         return self.outputs_panel.show_output(step_index, well, key)
 
+    def compare(self, mode: str, wells: tuple[str, str], step_index: int = -1, site: int = 1) -> Task | None:
+        """Show two wells (or one well before/after a step) side by side; see :func:`compare_layers`.
+
+        Returns
+        -------
+        Task or None
+            The background computation (``None`` without a plate).
+        """
+        from openhcs_gui.ui.compare_dialog import compare_layers
+
+        if self.session.plate is None:
+            self.show_status("Open a plate first to compare wells.")
+            return None
+        if self.preview_panel.active:
+            self.preview_panel.set_active(False)
+        steps = [copy_step(s) for s in self.session.pipeline]
+        self.show_status("Preparing the comparison…")
+        return self.tasks.submit(
+            compare_layers, self.session.plate, steps, mode, tuple(wells), step_index, site, name="compare",
+            on_finished=self._on_compare_ready,
+            on_failed=partial(self.report_task_error, "Cannot compare", ""),
+        )
+
+    def compare_dialog(self) -> None:
+        """Ask what to compare (the Compare… action), then show it side by side."""
+        from openhcs_gui.ui.compare_dialog import CompareDialog
+
+        plate = self.session.plate
+        if plate is None:
+            self.show_status("Open a plate first to compare wells.")
+            return
+        dialog = CompareDialog(plate.wells, [s.name for s in self.session.pipeline], plate.sites, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.compare(**dialog.choice())
+
+    def _on_compare_ready(self, sides: tuple[list[Any], list[Any]]) -> None:
+        left, right = sides
+        self.viewer.show_side_by_side(left, right)
+        self.show_status("Side by side (one camera, same contrast per channel): "
+                         f"{left[0].name if left else ''} | {right[0].name if right else ''}. "
+                         "Click a well to leave.")
+
+    def _add_compare_action(self) -> None:
+        action = QAction("&Compare…", self)
+        action.setShortcut("Ctrl+K")
+        action.setStatusTip("Two wells, or one well before/after a step, side by side")
+        action.triggered.connect(self.compare_dialog)
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.insertAction(view.actions()[0], action)
+        view.insertSeparator(view.actions()[1])
+        self.menus.actions["compare"] = action
+
     def show_status(self, text: str, timeout_ms: int = 8000) -> None:
         """One line in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
@@ -256,6 +316,7 @@ class MainWindow(QMainWindow):
 
     # -- handlers ----------------------------------------------------------------
     def _on_plate_scanned(self, path: Path, plate: Any) -> None:
+        self.viewer.set_pixel_size(plate.pixel_size_um)  # raw, outputs and labels line up in µm
         self.session.set_plate(plate)
         self.add_recent("plate", path)
         self.setWindowTitle(f"OpenHCS — {plate.name}")
@@ -266,8 +327,21 @@ class MainWindow(QMainWindow):
         self.plate_opened.emit(plate)
 
     def _on_plate_panel_layers_ready(self, well: str, layers: list[Any]) -> None:
+        self.preview_panel.set_well(well)
+        if self.preview_panel.active:  # the preview shows this well's site (raw and outputs)
+            return
         self.viewer.show_layers(layers)
         self.show_status(f"Showing raw images of {well}.")
+
+    def _on_preview_panel_layers_ready(self, layers: list[Any]) -> None:
+        self.viewer.put_layers(layers, PREVIEW_GROUP)
+
+    def _on_preview_panel_toggled(self, on: bool) -> None:
+        if on:
+            self.viewer.clear()
+            self.docks["Preview"].raise_()
+        elif self.preview_panel.well is not None:
+            self.plate_panel.show_well(self.preview_panel.well)
 
     def _on_outputs_panel_layers_ready(self, layers: list[Any]) -> None:
         self.viewer.show_layers(layers)
@@ -358,5 +432,6 @@ class MainWindow(QMainWindow):
         if self.run_panel.running:
             self.run_panel.cancel_run()
         self.tasks.close()
+        self.preview_panel.shutdown()
         self.viewer.close_viewer()
         super().closeEvent(event)

@@ -22,7 +22,7 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 __all__ = ["register_napari_resources", "LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap",
-           "stack_axis_labels", "local_paths"]
+           "plate_channel_colormap", "stack_axis_labels", "local_paths"]
 
 #: Colormaps for channels shown together (additive blending); one channel stays gray.
 _CHANNEL_COLORMAPS = ("cyan", "magenta", "yellow", "green", "red", "blue")
@@ -64,6 +64,25 @@ def channel_colormap(position: int, count: int) -> str:
     return "gray" if count <= 1 else _CHANNEL_COLORMAPS[position % len(_CHANNEL_COLORMAPS)]
 
 
+def plate_channel_colormap(plate: Any, channel: int) -> Any:
+    """The colormap of ``channel`` as the plate shows it, whatever step the image comes from.
+
+    The plate's recorded colour (``PlateMetadata.channels[c].color``, ``RRGGBB``)
+    when known, else the colour of the channel's position among the plate's
+    channels (what the raw layers use), so an output keeps its channel's colour.
+    """
+    channels = list(getattr(plate, "channels", []) or [])
+    info = getattr(getattr(plate, "metadata", None), "channels", {}).get(channel)
+    colour = getattr(info, "color", None)
+    if colour:
+        from napari.utils.colormaps import Colormap
+
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        return Colormap([[0, 0, 0, 1], [*rgb, 1]], name=f"#{colour.lower()}")
+    position = channels.index(channel) if channel in channels else channel - 1
+    return channel_colormap(position, max(len(channels), 1))
+
+
 @dataclass
 class LayerSpec:
     """An image layer ready to add: data (numpy, dask or a multiscale list) and display.
@@ -87,16 +106,19 @@ class LayerSpec:
     kind
         ``"image"`` or ``"labels"`` (a segmentation: shown as a napari Labels
         layer, one colour per object, over the images).
+    visible
+        Shown at once (a raw image kept under an image output starts hidden).
     """
 
     name: str
     data: Any
     contrast: tuple[float, float]
-    colormap: str = "gray"
+    colormap: Any = "gray"
     multiscale: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     axis_labels: tuple[str, ...] = ()
     kind: str = "image"
+    visible: bool = True
 
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
@@ -165,6 +187,7 @@ class ViewerWidget(QWidget):
         # itself: a native central widget collapsed in QMainWindow's layout.
         register_napari_resources()
         self.model = ViewerModel(title="OpenHCS")
+        self.pixel_size: float | None = None  # µm, of the open plate (set_pixel_size)
         # napari's welcome screen says "Drag file(s) here to open" and lists its own
         # shortcuts; ours is the text overlay (public model API), shown while empty.
         self.qt_viewer = _DropQtViewer(self.model, self.paths_dropped.emit, show_welcome_screen=False)
@@ -196,52 +219,165 @@ class ViewerWidget(QWidget):
         """The viewer's layer list (read it; add through :meth:`show_layers`)."""
         return self.model.layers
 
+    def set_pixel_size(self, size: float | None) -> None:
+        """Pixel size (µm) of the open plate: every layer is scaled by it, so overlays line up in µm.
+
+        ``None`` (unknown) shows pixels. Layers already shown are rescaled.
+        """
+        self.pixel_size = float(size) if size else None
+        for layer in self.model.layers:
+            layer.scale = self._scale(layer.ndim)
+        if len(self.model.layers):
+            self.model.reset_view()
+
+    def _scale(self, ndim: int) -> tuple[float, ...]:
+        px = self.pixel_size or 1.0
+        return (1.0,) * max(ndim - 2, 0) + (px, px)[-ndim:]
+
     def show_layers(self, specs: Sequence[LayerSpec], *, replace: bool = True) -> list[Any]:
-        """Add ``specs`` as image layers (replacing what is shown) and fit the view.
+        """Add ``specs`` as layers (replacing what is shown) and fit the view.
 
         Parameters
         ----------
         specs
-            Layers to add, in order (first at the bottom).
+            Layers to add, in order (first at the bottom: raw images, then the
+            outputs over them, labels last).
         replace
             Remove existing layers first, so a new well or output is not hidden
-            under the previous one.
+            under the previous one. Leaves side-by-side (grid) mode.
 
         Returns
         -------
         list
             The shown napari layers (the same objects as before when reused).
         """
+        if replace:
+            self.model.canvas.grid.enabled = False
         if replace and self._same_structure(specs):
             return self._replace_data(specs)
         if replace and len(self.model.layers):
-            self.model.layers.clear()
-            # Draw the emptied scene before new layers arrive: replacing layers of
-            # another dimensionality within one event-loop turn crashed Mesa's
-            # glDrawArrays under Xvfb (napari 0.9 / vispy 0.17).
-            self.qt_viewer.canvas.native.repaint()
-        added = []
-        for spec in specs:
-            if spec.kind == "labels":
-                added.append(self.model.add_labels(
-                    spec.data, name=spec.name, multiscale=spec.multiscale, metadata=dict(spec.metadata),
-                ))
-                continue
-            layer = self.model.add_image(
-                spec.data,
-                name=spec.name,
-                contrast_limits=list(spec.contrast),
-                colormap=spec.colormap,
-                blending="additive" if len(specs) > 1 else "translucent_no_depth",
-                multiscale=spec.multiscale,
-                metadata=dict(spec.metadata),
-            )
-            added.append(layer)
+            self._clear_and_repaint()
+        n_images = sum(spec.kind != "labels" for spec in specs)
+        added = [self._add(spec, n_images) for spec in specs]
         labels = specs[0].axis_labels if specs else ()
         if added and len(labels) == self.model.dims.ndim:
             self.model.dims.axis_labels = labels
         if added:
             self.model.reset_view()
+        return added
+
+    def _clear_and_repaint(self) -> None:
+        self.model.layers.clear()
+        # Draw the emptied scene before new layers arrive: replacing layers of
+        # another dimensionality within one event-loop turn crashed Mesa's
+        # glDrawArrays under Xvfb (napari 0.9 / vispy 0.17).
+        self.qt_viewer.canvas.native.repaint()
+
+    def _add(self, spec: LayerSpec, n_images: int) -> Any:
+        first = spec.data[0] if spec.multiscale else spec.data
+        common = {"name": spec.name, "multiscale": spec.multiscale, "metadata": dict(spec.metadata),
+                  "scale": self._scale(len(first.shape)), "visible": spec.visible}
+        if spec.kind == "labels":
+            return self.model.add_labels(spec.data, opacity=0.6, **common)
+        return self.model.add_image(
+            spec.data, contrast_limits=list(spec.contrast), colormap=spec.colormap,
+            blending="additive" if n_images > 1 else "translucent_no_depth", **common,
+        )
+
+    def put_layers(self, specs: Sequence[LayerSpec], group: str) -> list[Any]:
+        """Show ``specs`` as the layers of ``group``, updating layers of the same name in place.
+
+        A layer whose name is in ``specs`` gets the new data (``layer.data =``;
+        its contrast, colormap and visibility as the user left them); new names
+        are added, labels above images; layers of ``group`` not in ``specs`` are
+        removed. Layers of other groups (the raw images) are left alone. This is
+        how the live preview updates without napari rebuilding its layers.
+
+        Returns
+        -------
+        list
+            The napari layers of ``specs``, in order.
+        """
+        self.model.canvas.grid.enabled = False
+        wanted = {spec.name for spec in specs}
+        for layer in [la for la in self.model.layers if la.metadata.get("group") == group]:
+            if layer.name not in wanted:
+                self.model.layers.remove(layer)
+        n_images = sum(spec.kind != "labels" for spec in specs)
+        shown = []
+        fit = not len(self.model.layers)
+        for spec in specs:
+            spec.metadata["group"] = group
+            layer = self._layer_named(spec.name)
+            if layer is not None and self._fits(layer, spec):
+                if layer.data is not spec.data:
+                    layer.data = spec.data
+                    if spec.kind != "labels":
+                        lo, hi = layer.contrast_limits_range
+                        layer.contrast_limits_range = [min(lo, spec.contrast[0]), max(hi, spec.contrast[1])]
+                layer.metadata = dict(spec.metadata)
+            else:
+                if layer is not None:
+                    self.model.layers.remove(layer)
+                layer = self._add(spec, n_images)
+            shown.append(layer)
+        self._labels_on_top()
+        if fit and shown:
+            self.model.reset_view()
+        return shown
+
+    def _layer_named(self, name: str) -> Any:
+        return next((layer for layer in self.model.layers if layer.name == name), None)
+
+    @staticmethod
+    def _fits(layer: Any, spec: LayerSpec) -> bool:
+        first = spec.data[0] if spec.multiscale else spec.data
+        if isinstance(layer, Labels) != (spec.kind == "labels") or layer.multiscale != spec.multiscale:
+            return False
+        return bool(layer.ndim == len(first.shape) and (spec.kind == "labels" or layer.dtype == first.dtype))
+
+    def _labels_on_top(self) -> None:
+        layers = self.model.layers
+        for layer in [la for la in layers if isinstance(la, Labels)]:
+            index = layers.index(layer)
+            if index != len(layers) - 1:
+                layers.move(index, len(layers))
+
+    def show_side_by_side(self, left: Sequence[LayerSpec], right: Sequence[LayerSpec]) -> list[Any]:
+        """Compare two sets of layers in napari's grid mode: left and right, one linked camera.
+
+        Each image channel gets the same contrast limits on both sides (the
+        union of both ranges), so equal intensities look equal. Labels stay
+        above the images of their side.
+
+        Returns
+        -------
+        list
+            The added layers, left ones first.
+        """
+        grid = self.model.canvas.grid
+        grid.enabled = False
+        if len(self.model.layers):
+            self._clear_and_repaint()
+        for a, b in zip(left, right, strict=False):
+            if a.kind == b.kind == "image":
+                shared = (min(a.contrast[0], b.contrast[0]), max(a.contrast[1], b.contrast[1]))
+                a.contrast = b.contrast = shared
+        added = []
+        for side, specs in (("left", left), ("right", right)):
+            n_images = sum(spec.kind != "labels" for spec in specs)
+            for spec in specs:
+                spec.metadata["compare"] = side
+                added.append(self._add(spec, n_images))
+        # napari's grid puts `stride` consecutive layers in one viewbox, the top layer first
+        grid.stride = max(len(left), 1) if len(left) == len(right) else 1
+        grid.shape = (1, 2) if len(left) == len(right) else (-1, -1)
+        grid.spacing = 0.02
+        grid.enabled = True
+        labels = left[0].axis_labels if left else ()
+        if added and len(labels) == self.model.dims.ndim:
+            self.model.dims.axis_labels = labels
+        self.model.reset_view()
         return added
 
     def _on_layers_changed(self, _event: Any = None) -> None:
@@ -258,15 +394,7 @@ class ViewerWidget(QWidget):
         if not specs or len(layers) != len(specs):
             return False
         for layer, spec in zip(layers, specs, strict=True):
-            first = spec.data[0] if spec.multiscale else spec.data
-            if isinstance(layer, Labels) != (spec.kind == "labels"):
-                return False
-            if spec.kind == "labels":
-                if layer.multiscale != spec.multiscale or layer.ndim != len(first.shape):
-                    return False
-                continue
-            if (not isinstance(layer, Image) or layer.multiscale != spec.multiscale or layer.rgb
-                    or layer.ndim != len(first.shape) or layer.dtype != first.dtype):
+            if not self._fits(layer, spec) or (isinstance(layer, Image) and layer.rgb):
                 return False
         return True
 
@@ -274,18 +402,19 @@ class ViewerWidget(QWidget):
         """Show ``specs`` in the existing layers: new data, name, contrast, colormap."""
         layers = list(self.model.layers)
         old_extent = self.model.layers.extent.world.tolist()
+        n_images = sum(spec.kind != "labels" for spec in specs)
         for layer, spec in zip(layers, specs, strict=True):
             layer.data = spec.data
             layer.name = spec.name
             layer.metadata = dict(spec.metadata)
+            layer.visible = spec.visible
+            layer.scale = self._scale(layer.ndim)
             if spec.kind == "labels":
                 continue
             layer.contrast_limits_range = list(spec.contrast)
             layer.contrast_limits = list(spec.contrast)
-            layer.name = spec.name
             layer.colormap = spec.colormap
-            layer.blending = "additive" if len(specs) > 1 else "translucent_no_depth"
-            layer.metadata = dict(spec.metadata)
+            layer.blending = "additive" if n_images > 1 else "translucent_no_depth"
         labels = specs[0].axis_labels
         if len(labels) == self.model.dims.ndim:
             self.model.dims.axis_labels = labels
