@@ -18,14 +18,28 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from openhcs_gui.constants import Backend
 from openhcs_gui.ui.session import Session
-from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
+from openhcs_gui.ui.viewer import (
+    LayerSpec,
+    channel_colormap,
+    contrast_limits,
+    plate_channel_colormap,
+    stack_axis_labels,
+)
 from openhcs_gui.ui.workers import Task, TaskOwner
 
-__all__ = ["OutputsPanel", "load_output_layers"]
+__all__ = ["OutputsPanel", "load_output_layers", "RAW"]
 
 _REF_ROLE = Qt.ItemDataRole.UserRole
 _BACKEND_COLOURS = {Backend.MEMORY: "#2a9d8f", Backend.DISK: "#e9a03b", Backend.ZARR: "#7b68ee"}
@@ -35,8 +49,13 @@ def _channel_name(names: dict[int, str], channel: int) -> str:
     return names.get(channel) or f"channel {channel}"
 
 
+#: ``base`` of :func:`load_output_layers`: the plate's raw images under the output.
+RAW = "raw"
+
+
 def load_output_layers(
-    result: Any, step_index: int, well: str, key: Any = None, channel_names: dict[int, str] | None = None
+    result: Any, step_index: int, well: str, key: Any = None, channel_names: dict[int, str] | None = None,
+    *, plate: Any = None, base: str | int | None = None,
 ) -> list[LayerSpec]:
     """Layers for one output image (``key``) or a whole well of a step (worker thread).
 
@@ -51,24 +70,61 @@ def load_output_layers(
     key
         One ``ImageKey``; ``None`` opens the whole well, one layer per channel.
     channel_names
-        Channel number → name for layer names.
+        Channel number → name for layer names (default: the plate's).
+    plate
+        The open plate: supplies channel names, colours and the raw images.
+    base
+        What to show *under* the output: :data:`RAW` (the plate's raw images
+        of the same well/site/channel), another step's index (its output), or
+        ``None``. The base comes first in the list (bottom layers); under a
+        label output it is visible, under an image output it starts hidden
+        (one click in the layer list shows it), so it is never removed.
+
+    Returns
+    -------
+    list of LayerSpec
+        Base layers, then the output's, one per channel, each named after its
+        channel and coloured like the plate's channel.
     """
-    names = channel_names or {}
+    names = dict(channel_names or (getattr(plate, "channel_names", None) or {}))
+    output = _step_layers(result, step_index, well, key, names, plate)
+    if base is None or not output:
+        return output
+    under_labels = output[0].kind == "labels"
+    if base == RAW:
+        under = _raw_layers(plate, well, key, names) if plate is not None else []
+    elif int(base) != step_index:
+        under = _step_layers(result, int(base), well, key, names, plate)
+    else:
+        under = []
+    for spec in under:
+        spec.visible = under_labels
+        spec.metadata["role"] = "base"
+    return [*under, *output]
+
+
+def _colour(plate: Any, channel: int, position: int, count: int) -> Any:
+    return plate_channel_colormap(plate, channel) if plate is not None else channel_colormap(position, count)
+
+
+def _step_layers(result: Any, step_index: int, well: str, key: Any, names: dict[int, str],
+                 plate: Any) -> list[LayerSpec]:
     step = result.step(step_index)
     kind = _output_kind(result, step_index)
     meta = {"source": "output", "step": step_index, "well": well, "backend": step.backend.value}
     prefix = f"{step.index + 1}.{step.name} {well}"
     if key is not None:
         data = result.get_image(step_index, key)
-        return [LayerSpec(f"{step.index + 1}.{step.name} {key.filename('')}", data,
-                          contrast_limits(data), metadata={**meta, "key": key}, kind=kind)]
+        return [LayerSpec(f"{step.index + 1}.{step.name} {key.filename('')} {_channel_name(names, key.channel)}",
+                          data, contrast_limits(data), _colour(plate, key.channel, 0, 1),
+                          metadata={**meta, "key": key, "channel": key.channel}, kind=kind)]
     if step.backend is Backend.ZARR:
         from openhcs_gui.ui.lazy_zarr import well_channel_stacks
 
         stacks = well_channel_stacks(step.image_dir, well)
         return [
             LayerSpec(f"{prefix} {_channel_name(names, c + 1)}", levels if len(levels) > 1 else levels[0],
-                      contrast, channel_colormap(c, len(stacks)), multiscale=len(levels) > 1,
+                      contrast, _colour(plate, c + 1, c, len(stacks)), multiscale=len(levels) > 1,
                       metadata={**meta, "channel": c + 1, "lazy": True}, axis_labels=labels, kind=kind)
             for c, levels, contrast, labels in stacks
         ]
@@ -87,9 +143,35 @@ def load_output_layers(
         sizes = {"site": data.shape[0], "z": data.shape[1]}
         data = np.squeeze(data, axis=tuple(i for i, n in enumerate(data.shape[:2]) if n == 1))
         layers.append(LayerSpec(f"{prefix} {_channel_name(names, channel)}", data, contrast_limits(data),
-                                channel_colormap(pos, len(by_channel)), metadata={**meta, "channel": channel},
+                                _colour(plate, channel, pos, len(by_channel)), metadata={**meta, "channel": channel},
                                 axis_labels=stack_axis_labels(sizes), kind=kind))
     return layers
+
+
+def _raw_layers(plate: Any, well: str, key: Any, names: dict[int, str]) -> list[LayerSpec]:
+    """The plate's raw images under an output: the same image for a key, else the well per channel."""
+    if key is None:
+        from openhcs_gui.ui.plate_panel import load_well_layers
+
+        layers = load_well_layers(plate, well)
+        for spec in layers:
+            spec.colormap = plate_channel_colormap(plate, spec.metadata.get("channel", 1))
+        return layers
+    from openhcs_gui.vfs import FileManager
+    from openhcs_gui.vfs.keys import ImageKey
+
+    raw_key = ImageKey(key.well, key.site, key.channel, key.z, key.t)
+    path = plate.images.get(raw_key)
+    if path is None:  # e.g. a z projection's z1 of a plate without z1
+        return []
+    fm = FileManager()
+    try:
+        data = np.asarray(fm.load(path, plate.backend))
+    finally:
+        fm.close()
+    return [LayerSpec(f"{well} {raw_key.filename('')} {_channel_name(names, key.channel)} raw", data,
+                      contrast_limits(data), plate_channel_colormap(plate, key.channel),
+                      metadata={"source": "plate", "well": well, "channel": key.channel, "key": raw_key})]
 
 
 def _output_kind(result: Any, step_index: int) -> str:
@@ -136,14 +218,42 @@ class OutputsPanel(QWidget):
         self.tree.setHeaderLabels(["Output", "Backend", "Images"])
         self.tree.setUniformRowHeights(True)
         self.tree.itemDoubleClicked.connect(self._on_tree_item_double_clicked)
+        self.base_combo = QComboBox(self)
+        self.base_combo.setToolTip("What an opened output is laid over: labels show on top of it; "
+                                   "under an image output it is kept, hidden (tick it in the layer list).")
+        self._fill_base_combo(None)
+        base_row = QHBoxLayout()
+        base_row.addWidget(QLabel("Show over", self))
+        base_row.addWidget(self.base_combo, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.header)
         layout.addWidget(self.tree, 1)
+        layout.addLayout(base_row)
         session.result_changed.connect(self._on_session_result_changed)
+
+    def _fill_base_combo(self, result: Any) -> None:
+        self.base_combo.clear()
+        self.base_combo.addItem("raw images", RAW)
+        for step in getattr(result, "steps", []) or []:
+            self.base_combo.addItem(f"output of {step.index + 1}. {step.name}", step.index)
+        self.base_combo.addItem("nothing", None)
+
+    @property
+    def base(self) -> str | int | None:
+        """What outputs open over: :data:`RAW`, a step index or ``None`` (the "Show over" choice)."""
+        return self.base_combo.currentData()
+
+    def set_base(self, base: str | int | None) -> None:
+        """Choose what outputs open over (as the "Show over" box does)."""
+        index = self.base_combo.findData(base)
+        if index < 0:
+            raise ValueError(f"Outputs panel: no 'Show over' choice {base!r}.")
+        self.base_combo.setCurrentIndex(index)
 
     def _on_session_result_changed(self, result: Any) -> None:
         self.tree.clear()
+        self._fill_base_combo(result)
         if result is None:
             self.header.setText("No run yet.")
             return
@@ -225,6 +335,8 @@ class OutputsPanel(QWidget):
             well,
             key,
             names,
+            plate=plate,
+            base=self.base,
             name=f"open {what}",
             on_finished=self._on_layers_read,
             on_failed=partial(self._on_task_failed, f"Cannot open {what}"),
