@@ -11,11 +11,14 @@ else raises :class:`~openhcs_gui.ui.fields.UnsupportedTypeError`.
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator, QWheelEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -39,6 +42,10 @@ __all__ = [
     "PathEditor",
     "TypeMap",
     "TYPE_MAP",
+    "NumberSpinBox",
+    "FocusComboBox",
+    "IntSpinBox",
+    "parse_number",
 ]
 
 _ERROR_STYLE = "border: 1px solid #e0443e; background-color: rgba(224, 68, 62, 40);"
@@ -61,6 +68,8 @@ class ValueEditor(QWidget):
     """
 
     valueChanged = Signal(object)  # noqa: N815 - Qt naming, as in magicgui
+    #: The validation message shown changed (``None``: the field is valid again).
+    errorChanged = Signal(object)  # noqa: N815 - Qt naming
 
     def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,9 +106,12 @@ class ValueEditor(QWidget):
 
     def set_error(self, message: str | None) -> None:
         """Mark the field invalid (red, message as tooltip) or clear the mark."""
+        changed = message != self._error
         self._error = message
         self.inner.setStyleSheet(_ERROR_STYLE if message else "")
         self.inner.setToolTip(message or self.spec.tooltip)
+        if changed:
+            self.errorChanged.emit(message)
 
     @property
     def error(self) -> str | None:
@@ -116,6 +128,20 @@ class ValueEditor(QWidget):
         raise NotImplementedError
 
 
+class FocusComboBox(QComboBox):
+    """A combo box the mouse wheel changes only while it has keyboard focus."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class ComboEditor(ValueEditor):
     """Enum or ``Literal`` choices; a nullable field gets an *inherit* first entry."""
 
@@ -123,7 +149,7 @@ class ComboEditor(ValueEditor):
         self._choices: list[Any] = ([None] if self.spec.nullable else []) + list(
             self.spec.choices or ()
         )
-        box = QComboBox()
+        box = FocusComboBox()
         for choice in self._choices:
             box.addItem(self._inherited if choice is None else _fmt(choice))
         box.currentIndexChanged.connect(self._emit)
@@ -176,8 +202,117 @@ class CheckEditor(ValueEditor):
             box.setText("")
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_PARTIAL = re.compile(r"^[+-]?\d*\.?\d*([eE][+-]?\d*)?$")
+
+
+def parse_number(text: str) -> float | None:
+    """``text`` as a number (``"1e-3"`` and ``"2,5"`` included), or ``None`` when it is not one."""
+    text = text.strip().replace(",", ".")
+    return float(text) if _NUMBER.match(text) else None
+
+
+class _NumberBoxMixin:
+    """What both number boxes add to Qt's spin boxes.
+
+    * Any number may be typed, in scientific notation too (``1e-3``); a value
+      out of the field's bounds is *not* clamped but passed on, so the model
+      rejects it and the field shows pydantic's message (never a silent 19 for
+      ``1e9``). A letter is refused *visibly*: ``on_rejected`` marks the field.
+    * The arrows and keys step within the field's bounds.
+    * The mouse wheel does nothing unless the box has keyboard focus (a
+      scrolled form must not change values under the pointer).
+    """
+
+    bounds: tuple[float | None, float | None] = (None, None)
+    on_rejected: Any = None
+
+    def _setup_box(self) -> None:
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # type: ignore[attr-defined]
+
+    def validate(self, text: str, pos: int) -> QValidator.State:  # noqa: D102 - Qt override
+        special = self.specialValueText()  # type: ignore[attr-defined]
+        stripped = text.strip().replace(",", ".")
+        if special and text == special:
+            return QValidator.State.Acceptable
+        if _NUMBER.match(stripped):
+            reason = self._reject_reason(float(stripped))
+            if reason is None:
+                return QValidator.State.Acceptable
+        elif _PARTIAL.match(stripped):
+            return QValidator.State.Intermediate
+        else:
+            reason = f"“{text.strip()}” is not a number; type digits, e.g. 0.5 or 1e-3"
+        if self.on_rejected is not None:
+            self.on_rejected(reason)
+        return QValidator.State.Invalid
+
+    def _reject_reason(self, number: float) -> str | None:
+        return None
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        value = self.value()  # type: ignore[attr-defined]
+        if self.specialValueText() and value == self.minimum():  # type: ignore[attr-defined]
+            value = self.bounds[0] if self.bounds[0] is not None else 0
+        new = value + steps * self.singleStep()  # type: ignore[attr-defined]
+        lo, hi = self.bounds
+        new = max(lo, new) if lo is not None else new
+        new = min(hi, new) if hi is not None else new
+        self.setValue(new)  # type: ignore[attr-defined]
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:  # noqa: N802 - Qt override
+        return QAbstractSpinBox.StepEnabledFlag.StepUpEnabled | QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if self.hasFocus():  # type: ignore[attr-defined]
+            super().wheelEvent(event)  # type: ignore[misc]
+        else:
+            event.ignore()  # the scroll area behind scrolls instead
+
+
+class NumberSpinBox(_NumberBoxMixin, QDoubleSpinBox):
+    """A float box that takes ``1e-3``, shows as many digits as the value needs and never clamps silently."""
+
+    def __init__(self, significant: int = 6, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._significant = significant
+        self.setDecimals(15)  # the value is kept exactly; the text shows what it needs
+        self._setup_box()
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        return format(value, f".{self._significant}g")
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        number = parse_number(text)
+        return self.value() if number is None else number
+
+
+class IntSpinBox(_NumberBoxMixin, QSpinBox):
+    """A whole-number box that takes ``1e3`` and never turns ``1e9`` into ``19``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._setup_box()
+
+    def _reject_reason(self, number: float) -> str | None:
+        if not number.is_integer():
+            return f"{number:g} is not a whole number"
+        if abs(number) > _INT_LIMIT:
+            return f"{number:g} is too large for this field"
+        return None
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802 - Qt override
+        number = parse_number(text)
+        return self.value() if number is None else int(number)
+
+
 class _SpinEditor(ValueEditor):
-    """Shared logic of int/float spin boxes: bounds from the spec, *inherit* at minimum."""
+    """Shared logic of int/float number boxes: steps within the spec's bounds, *inherit* below them.
+
+    The box's own range is wide: a typed value outside the bounds reaches the
+    model, which rejects it with pydantic's message (red field); it is never
+    clamped to the bound without a word.
+    """
 
     _limit: float = _INT_LIMIT
     _step: float = 1
@@ -187,18 +322,33 @@ class _SpinEditor(ValueEditor):
 
     def _make_inner(self) -> QWidget:
         spin = self._make_spin()
-        lo = self.spec.minimum if self.spec.minimum is not None else -self._limit
-        hi = self.spec.maximum if self.spec.maximum is not None else self._limit
-        self._lo = lo
-        if self.spec.nullable:  # one step below the minimum stands for "inherit"
-            lo = lo - self._step
-            spin.setSpecialValueText("inherit")
+        spin.bounds = (self.spec.minimum, self.spec.maximum)  # type: ignore[attr-defined]
+        spin.on_rejected = self._on_spin_rejected  # type: ignore[attr-defined]
+        self._typing_error: str | None = None
+        self._model_error: str | None = None
+        lo = -self._limit
         conv = int if isinstance(spin, QSpinBox) else float
-        self._lo = conv(self._lo)
-        spin.setRange(conv(lo), conv(hi))  # type: ignore[arg-type]
+        if self.spec.nullable:  # the box's minimum stands for "inherit"
+            spin.setSpecialValueText("inherit")
+        spin.setRange(conv(lo), conv(self._limit))  # type: ignore[arg-type]
         spin.setKeyboardTracking(False)  # emit on Enter / focus-out / arrows, not per key
         spin.valueChanged.connect(self._emit)
+        spin.editingFinished.connect(self._on_spin_editing_finished)
         return spin
+
+    def _on_spin_rejected(self, reason: str) -> None:
+        self._typing_error = reason
+        super().set_error(reason)
+
+    def _on_spin_editing_finished(self) -> None:
+        if self._typing_error is not None:  # the refused keystroke is history once editing ends
+            self._typing_error = None
+            super().set_error(self._model_error)
+
+    def set_error(self, message: str | None) -> None:  # docstring inherited
+        self._model_error = message
+        self._typing_error = None
+        super().set_error(message)
 
     def set_inherited(self, value: Any) -> None:  # docstring inherited
         super().set_inherited(value)
@@ -207,7 +357,7 @@ class _SpinEditor(ValueEditor):
 
     def _get(self) -> Any:
         v = self.inner.value()  # type: ignore[attr-defined]
-        if self.spec.nullable and v < self._lo:
+        if self.spec.nullable and v == self.inner.minimum():  # type: ignore[attr-defined]
             return None
         return v
 
@@ -217,21 +367,23 @@ class _SpinEditor(ValueEditor):
 
 
 class IntEditor(_SpinEditor):
-    """``int`` in a spin box bounded by the field's ``ge``/``le``."""
+    """``int`` in a number box; bounds from the field's ``ge``/``le`` (checked by the model)."""
 
     def _make_spin(self) -> QSpinBox:
-        return QSpinBox()
+        return IntSpinBox()
 
 
 class FloatEditor(_SpinEditor):
-    """``float`` in a spin box bounded by the field's ``ge``/``le``."""
+    """``float`` in a number box (``1e-3`` accepted); bounds from ``ge``/``le`` (checked by the model).
 
-    _limit = 1e12
+    The hint ``significant`` (default 6) sets how many significant digits are shown.
+    """
+
+    _limit = 1e300
     _step = 0.1
 
     def _make_spin(self) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setDecimals(int(self.spec.hint.get("decimals", 3)))
+        spin = NumberSpinBox(int(self.spec.hint.get("significant", 6)))
         spin.setSingleStep(float(self.spec.hint.get("step", 0.1)))
         return spin
 

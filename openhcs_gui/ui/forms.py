@@ -85,6 +85,8 @@ class ModelFormWidget(QWidget):
     value_changed = Signal(tuple, object)
     #: (field path, message) when the model rejected a user edit.
     validation_failed = Signal(tuple, str)
+    #: ``{"parent.field": message}`` of every field now shown invalid (see :meth:`errors`).
+    errors_changed = Signal(dict)
 
     def __init__(
         self,
@@ -136,6 +138,7 @@ class ModelFormWidget(QWidget):
         )
         child.value_changed.connect(self.value_changed)
         child.validation_failed.connect(self.validation_failed)
+        child.errors_changed.connect(self._on_child_errors_changed)
         group = QCollapsible(spec.title, self)
         group.setToolTip(spec.tooltip)
         group.addWidget(child)
@@ -147,6 +150,7 @@ class ModelFormWidget(QWidget):
     def _add_editor(self, spec: FieldSpec, type_map: TypeMap, layout: QFormLayout) -> None:
         editor = type_map.create(spec, self)
         editor.valueChanged.connect(partial(self._on_editor_changed, spec.name))
+        editor.errorChanged.connect(self._on_child_errors_changed)
         row = QWidget(self)
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
@@ -202,6 +206,20 @@ class ModelFormWidget(QWidget):
         editor.set_error(None)
         if name in self.reset_buttons:
             self.reset_buttons[name].setEnabled(value is not None)
+
+    def errors(self) -> dict[str, str]:
+        """``{"title": message}`` of every field (nested ones too) that shows a validation error."""
+        out = {self._label(e.spec): e.error for e in self.editors.values() if e.error}
+        for child in self.children_forms.values():
+            out.update(child.errors())
+        return out
+
+    @staticmethod
+    def _label(spec: FieldSpec) -> str:
+        return " › ".join(p.replace("_", " ") for p in spec.path) if len(spec.path) > 1 else spec.title
+
+    def _on_child_errors_changed(self, *_: Any) -> None:
+        self.errors_changed.emit(self.errors())
 
     # -- handlers -------------------------------------------------------------
     def _on_editor_changed(self, name: str, value: Any) -> None:

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
             panel.message.connect(self.show_status)
         self.session.plate_switch_requested.connect(self.open_plate)  # a workspace of another plate
         self.session.result_refused.connect(partial(self.report_error, "Cannot open workspace"))
+        self.config_panel.form.errors_changed.connect(partial(self.session.set_form_errors, "config"))
 
     # -- public API (menus, tests, smoke test) ---------------------------------------
     def open_plate(self, path: str | Path) -> Task:

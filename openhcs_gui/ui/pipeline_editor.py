@@ -256,6 +256,7 @@ class PipelineEditor(QWidget):
             )
 
     def _show_form(self, step: FunctionStep | None) -> None:
+        self._session.set_form_errors("step form", {})  # a form that is gone shows no invalid value
         if step is None:
             self.step_form = None
             placeholder = QLabel("Select a step to edit its parameters.", self)
@@ -265,7 +266,11 @@ class PipelineEditor(QWidget):
         self.step_form = StepFormWidget(step, self._inherited_backend, self)
         self.step_form.function_changed.connect(self._on_step_form_function_changed)
         self.step_form.message.connect(self.message)
+        self.step_form.errors_changed.connect(self._on_step_form_errors_changed)
         self.form_area.setWidget(self.step_form)
+
+    def _on_step_form_errors_changed(self, errors: dict[str, str]) -> None:
+        self._session.set_form_errors("step form", errors)
 
     def _on_table_row_changed(self, current: Any, _previous: Any) -> None:
         row = current.row() if current.isValid() else -1

@@ -220,7 +220,7 @@ class RunPanel(QWidget):
         field, message = next(iter(errors.items()))
         first = message.splitlines()[0] if message else "invalid"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"Fix {field} before running: {first}{more}."
+        return f"Fix {field} before running: {first.rstrip('.')}{more}."
 
     def _show_ready(self) -> None:
         """Before a run: bars sized to the open plate, and what pressing Run would do."""

@@ -61,6 +61,8 @@ class StepFormWidget(QWidget):
 
     function_changed = Signal(object, object)
     message = Signal(str)
+    #: ``{"step › field": message}`` of every invalid value the form shows (``{}``: all valid).
+    errors_changed = Signal(dict)
 
     def __init__(
         self,
@@ -80,6 +82,7 @@ class StepFormWidget(QWidget):
             parent=self,
         )
         self.options.editors["force_disk_output"].inner.setText("also write to disk (checkpoint)")
+        self.options.errors_changed.connect(self._on_form_errors_changed)
         top = QFormLayout()
         top.setContentsMargins(0, 0, 0, 0)
         self.function_combo = QComboBox(self)
@@ -109,10 +112,21 @@ class StepFormWidget(QWidget):
                 get_function(current).parameters, kwargs, docs=parameter_docs(doc), parent=self
             )
             self.kwargs_form.kwargs_changed.connect(self._on_kwargs_form_changed)
+            self.kwargs_form.form.errors_changed.connect(self._on_form_errors_changed)
             params_title = QLabel("<b>Parameters</b>", self)
             layout.addWidget(params_title)
             layout.addWidget(self.kwargs_form)
         layout.addStretch(1)
+
+    def errors(self) -> dict[str, str]:
+        """Invalid values shown in this form, keyed ``"<step> › <field>"``."""
+        errors = dict(self.options.errors())
+        if self.kwargs_form is not None:
+            errors.update(self.kwargs_form.form.errors())
+        return {f"{self.step.name} › {field}": message for field, message in errors.items()}
+
+    def _on_form_errors_changed(self, *_: object) -> None:
+        self.errors_changed.emit(self.errors())
 
     def _callable_and_kwargs(self) -> tuple[Any, dict[str, Any]]:
         """The step's one function and its kwargs; ``(None, {})`` for a chain or per-channel dict.

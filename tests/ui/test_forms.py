@@ -146,7 +146,7 @@ def test_config_form_each_widget_edits_the_model(qtbot) -> None:
     qtbot.addWidget(form)
 
     workers = _editor(form, "num_workers")
-    assert isinstance(workers, IntEditor) and workers.inner.maximum() == 256
+    assert isinstance(workers, IntEditor) and workers.inner.bounds[1] == 256
     workers.inner.setValue(3)
     assert cfg.num_workers == 3
 
@@ -241,7 +241,7 @@ def test_unseen_model_round_trip(qtbot) -> None:
     _editor(form, "live").inner.click()
     assert acq.live is True
     exposure = _editor(form, "exposure_ms")
-    assert (exposure.inner.minimum(), exposure.inner.maximum()) == (1, 5000)
+    assert exposure.inner.bounds == (1, 5000)
     exposure.inner.setValue(250)
     assert acq.exposure_ms == 250
     _editor(form, "gain").inner.setValue(2.25)
@@ -309,10 +309,10 @@ def test_step_form_takes_min_and_max_from_the_registered_bounds(qtbot) -> None:
     assert form.kwargs_form is not None
     sigma = form.kwargs_form.form.editors["sigma"]
     assert (sigma.spec.minimum, sigma.spec.maximum) == (0, 200)
-    assert (sigma.inner.minimum(), sigma.inner.maximum()) == (0, 200)
-    sigma.inner.setValue(3e6)  # typed out of range: clamped to the bound, which the step accepts
-    assert step.kwargs["sigma"] == 200 and sigma.error is None
+    assert sigma.inner.bounds == (0, 200)  # the arrows step within them
+    sigma.inner.setValue(3e6)  # out of range: never clamped silently; the model refuses it, the field says why
+    assert step.kwargs["sigma"] != 3e6 and "less than or equal to 200" in sigma.error
     radius = StepFormWidget(make_step("subtract_background"), inherited_backend=lambda: None)
     qtbot.addWidget(radius)
     assert radius.kwargs_form is not None
-    assert radius.kwargs_form.form.editors["radius"].inner.minimum() == 1
+    assert radius.kwargs_form.form.editors["object_diameter_px"].inner.bounds[0] == 1
