@@ -58,17 +58,17 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
     leaf = next(i for i in items if i.text(1) == "memory" and i.childCount() == 0)
     step_index, well, key = leaf.data(0, Qt.ItemDataRole.UserRole)
     _double_click(qtbot, tree, leaf)
-    qtbot.waitUntil(lambda: bool(window.viewer.layers) and window.viewer.layers[0].metadata.get("key") == key,
-                    timeout=20000)
-    np.testing.assert_array_equal(window.viewer.layers[0].data, result.get_image(step_index, key))
+    qtbot.waitUntil(lambda: bool(window.viewer.layers) and window.viewer.layers[-1].metadata.get("key") == key,
+                    timeout=20000)  # over the raw plane
+    np.testing.assert_array_equal(window.viewer.layers[-1].data, result.get_image(step_index, key))
 
     # a whole zarr well: lazy, one layer per channel
     zarr_well = next(i for i in items if i.text(1) == "zarr" and i.childCount() and i.parent() is not None)
     step_index, well, _ = zarr_well.data(0, Qt.ItemDataRole.UserRole)
     _double_click(qtbot, tree, zarr_well)
-    qtbot.waitUntil(lambda: len(window.viewer.layers) == 2
-                    and window.viewer.layers[0].metadata.get("backend") == "zarr", timeout=20000)
-    layer = window.viewer.layers[0]
+    qtbot.waitUntil(lambda: len(window.viewer.layers) == 4  # raw channels, then the output's
+                    and window.viewer.layers[2].metadata.get("backend") == "zarr", timeout=20000)
+    layer = window.viewer.layers[2]
     assert layer.metadata["lazy"] and type(layer.data).__module__.startswith("dask")
     step = result.step(step_index)
     expected = np.stack([result.get_image(step_index, k) for k in step.keys if k.well == well and k.channel == 1])
@@ -90,8 +90,8 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
     assert {i.text(1) for i in reopened} == {"disk", "memory", "zarr"}
     assert "(not kept)" in window.outputs_panel.tree.topLevelItem(1).text(2)
     window.show_output(0, "B02")  # disk output from the reopened workspace
-    qtbot.waitUntil(lambda: bool(window.viewer.layers) and window.viewer.layers[0].metadata.get("backend") == "disk"
-                    and window.viewer.layers[0].metadata.get("well") == "B02", timeout=20000)
+    qtbot.waitUntil(lambda: bool(window.viewer.layers) and window.viewer.layers[-1].metadata.get("backend") == "disk"
+                    and window.viewer.layers[-1].metadata.get("well") == "B02", timeout=20000)
 
 
 def test_cancel_stops_the_run(make_main_window, small_plate: Path, qtbot, permits) -> None:

@@ -59,8 +59,8 @@ def test_key_states(make_main_window, tmp_path: Path, qtbot, screenshot_dir: Pat
     window.plate_panel.colour_by(label)
     qtbot.waitUntil(lambda: bool(window.plate_panel.grid_model.value_range[1]), timeout=20000)
     window.show_output(1, "A02")  # the background-subtracted well, both channels, from memory
-    qtbot.waitUntil(lambda: len(window.viewer.layers) == 2
-                    and window.viewer.layers[0].metadata.get("step") == 1, timeout=20000)
+    qtbot.waitUntil(lambda: len(window.viewer.layers) == 4  # the raw channels kept under the output's
+                    and window.viewer.layers[-1].metadata.get("step") == 1, timeout=20000)
     window.outputs_panel.tree.expandItem(window.outputs_panel.tree.topLevelItem(1))
     shot = _save(window, qtbot, screenshot_dir / "04_run_finished.png")
     if os.environ.get("OPENHCS_UPDATE_DOCS_SCREENSHOT"):  # opt-in: a test run leaves the tree clean

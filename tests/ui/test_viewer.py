@@ -48,14 +48,14 @@ def _show(window, qtbot, step: int, well: str) -> float:
 def test_same_structure_output_reuses_layers(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window(show=True, size=(1280, 800))
     result = _run_demo(window, qtbot, small_plate)
-    first_ms = _show(window, qtbot, 1, "A01")  # in-memory intermediate, two channels
+    first_ms = _show(window, qtbot, 1, "A01")  # in-memory intermediate, two channels, over the raw two
     layers = list(window.viewer.layers)
-    assert len(layers) == 2
+    assert len(layers) == 4 and [la.visible for la in layers] == [False, False, True, True]
     second_ms = _show(window, qtbot, 1, "B02")
     print(f"\nviewer open: new layers {first_ms:.0f} ms, reused layers {second_ms:.0f} ms")
     assert all(a is b for a, b in zip(window.viewer.layers, layers, strict=True))
     step = result.step(1)
-    for channel, layer in enumerate(window.viewer.layers, start=1):
+    for channel, layer in enumerate(list(window.viewer.layers)[2:], start=1):
         assert layer.metadata["well"] == "B02" and layer.metadata["channel"] == channel
         assert "B02" in layer.name
         expected = np.stack([result.get_image(1, k) for k in step.keys if k.well == "B02" and k.channel == channel])
@@ -73,8 +73,8 @@ def test_different_structure_replaces_layers(make_main_window, small_plate: Path
     with qtbot.waitSignal(window.outputs_panel.layers_ready, timeout=20000):
         window.show_output(1, "A02", key)  # one 2-D image: another structure
     qtbot.wait(100)
-    assert len(window.viewer.layers) == 1 and window.viewer.layers[0] not in before
-    np.testing.assert_array_equal(window.viewer.layers[0].data, result.get_image(1, key))
+    assert len(window.viewer.layers) == 2 and window.viewer.layers[-1] not in before  # raw plane + output
+    np.testing.assert_array_equal(window.viewer.layers[-1].data, result.get_image(1, key))
 
 
 def test_dropping_a_plate_folder_opens_the_plate(make_main_window, small_plate: Path, qtbot) -> None:
@@ -117,7 +117,7 @@ def test_segmentation_output_opens_as_labels_over_nothing_grey(make_main_window,
     result = _run_demo(window, qtbot, small_plate)
     assert result.plan.step(2).output_kind == "labels"
     _show(window, qtbot, 2, "A01")  # zarr, lazy
-    layers = list(window.viewer.layers)
+    layers = [la for la in window.viewer.layers if la.metadata.get("source") == "output"]
     assert layers and all(isinstance(layer, Labels) for layer in layers)
     step = result.step(2)
     expected = np.stack([result.get_image(2, k) for k in step.keys if k.well == "A01" and k.channel == 1])
