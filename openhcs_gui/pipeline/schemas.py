@@ -13,7 +13,7 @@ yet, so there is no project schema.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,13 +35,14 @@ class FunctionCall(_Strict):
     kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments (JSON values).")
 
 
-Chain = FunctionCall | list[FunctionCall]
+#: A chain: functions applied in order (never empty).
+Chain = Annotated[list[FunctionCall], Field(min_length=1)]
 
 
 class ChannelFunctions(_Strict):
     """Per-channel functions: channel number -> one function or a chain."""
 
-    channels: dict[str, FunctionCall | list[FunctionCall]] = Field(
+    channels: dict[str, FunctionCall | Chain] = Field(
         json_schema_extra={"propertyNames": {"pattern": r"^\s*[+-]?\d+\s*$"}},
         description="Keys are channel numbers (as strings, JSON object keys).",
     )
@@ -51,7 +52,7 @@ class StepFile(_Strict):
     """One step of a pipeline file."""
 
     name: str | None = Field(default=None, description="Shown in the GUI; names the step folder.")
-    func: FunctionCall | list[FunctionCall] | ChannelFunctions = Field(
+    func: FunctionCall | Chain | ChannelFunctions = Field(
         description="A function, a chain (list, applied in order) or per-channel functions.")
     force_disk_output: bool = Field(default=False, description="Also write this step's output to disk.")
     backend: Backend | None = Field(default=None, description="Backend of this step's output (wins over the rest).")
