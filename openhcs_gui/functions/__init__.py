@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from openhcs_gui._lazy import lazy_exports
 from openhcs_gui.functions.registry import (
+    CONTEXT_PARAMETERS,
     ENTRY_POINT_GROUP,
     RegisteredFunction,
     annotation_bounds,
@@ -17,6 +18,8 @@ from openhcs_gui.functions.registry import (
     name_of,
     plugin_errors,
     register_function,
+    search,
+    with_context,
 )
 
 _BUILTINS: dict[str, str] = {
@@ -42,6 +45,9 @@ __all__ = [
     "list_functions",
     "name_of",
     "plugin_errors",
+    "search",
+    "with_context",
+    "CONTEXT_PARAMETERS",
     *_BUILTINS,
 ]
 

@@ -20,7 +20,9 @@ __all__ = ["stitch_sites"]
 
 
 @register_function(
-    "stitch_sites", category="assemble", default_variable_components=(Component.SITE,)
+    "stitch_sites", category="assemble", default_variable_components=(Component.SITE,),
+    display_name="Tile sites into a well image",
+    keywords=("stitch", "tile", "montage", "mosaic", "assemble", "sites", "fields", "well overview"),
 )
 def stitch_sites(
     stack: np.ndarray,
@@ -29,6 +31,11 @@ def stitch_sites(
     snake: bool = False,
 ) -> np.ndarray:
     """Tile the sites of a well into one grid image (row by row, no registration).
+
+    Puts the fields of view of one well side by side, in site order, to make
+    an overview of the whole well. The tiles are placed on a regular grid
+    without aligning their overlaps, so use it for looking, not for measuring
+    objects that cross a tile edge.
 
     Parameters
     ----------

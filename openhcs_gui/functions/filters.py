@@ -16,7 +16,8 @@ from scipy import ndimage as ndi
 from openhcs_gui.functions._stack import as_stack, dtype_range, to_dtype
 from openhcs_gui.functions.registry import register_function
 
-__all__ = ["gaussian_blur", "subtract_background", "normalize_percentile", "MAX_SIGMA", "MAX_RADIUS"]
+__all__ = ["gaussian_blur", "subtract_background", "normalize_percentile", "background_radius",
+           "MAX_SIGMA", "MAX_RADIUS", "MAX_OBJECT_PX"]
 
 #: Largest blur sigma in pixels: a kernel of 8 * 200 px already flattens any field of view, and
 #: the cost grows with sigma (3e6 took minutes on a 64 x 64 image).
@@ -25,11 +26,17 @@ MAX_SIGMA = 200.0
 MAX_RADIUS = 250
 
 
-@register_function("gaussian_blur", category="filter")
+@register_function("gaussian_blur", category="filter", display_name="Smooth (Gaussian blur)",
+                   keywords=("blur", "smooth", "denoise", "noise", "gaussian", "filter"))
 def gaussian_blur(
     stack: np.ndarray, sigma: Annotated[float, Field(ge=0, le=MAX_SIGMA)] = 2.0
 ) -> np.ndarray:
     """Smooth each image with a Gaussian of ``sigma`` pixels (mean-preserving).
+
+    Softens camera noise so that a threshold finds whole objects instead of
+    speckled ones. Each pixel becomes a weighted average of its neighbours
+    within about two sigma; the overall brightness of the image does not change.
+    Keep sigma well below the radius of your objects (1 to 2 pixels is typical).
 
     Parameters
     ----------
@@ -72,13 +79,30 @@ def _rolling_ball(image: np.ndarray, radius: int) -> np.ndarray:
     return np.asarray(np.clip(image - background, 0, None))
 
 
-@register_function("subtract_background", category="filter")
+#: Largest object diameter in pixels: the radius (twice the diameter) stays within ``MAX_RADIUS``.
+MAX_OBJECT_PX = MAX_RADIUS / 2
+
+
+@register_function("subtract_background", category="filter", display_name="Subtract background",
+                   keywords=("background", "illumination", "flat field", "shading", "top-hat", "tophat",
+                             "rolling ball", "uneven", "vignetting", "correct"))
 def subtract_background(
     stack: np.ndarray,
     method: Literal["tophat", "rolling_ball"] = "tophat",
-    radius: Annotated[int, Field(ge=1, le=MAX_RADIUS)] = 25,
+    object_diameter_um: Annotated[float, Field(ge=0.5, le=1000, title="Largest object diameter (µm)")] = 9.0,
+    object_diameter_px: Annotated[
+        float, Field(ge=1, le=MAX_OBJECT_PX, title="Largest object diameter (px, when the plate has no pixel size)")
+    ] = 14.0,
+    pixel_size_um: Annotated[float | None, Field(gt=0, le=1000)] = None,
 ) -> np.ndarray:
     """Remove smooth uneven illumination by white top-hat or rolling ball.
+
+    Uneven lighting and out-of-focus haze make one side of a field brighter
+    than the other, which shifts any threshold. This step estimates that smooth
+    background and subtracts it, keeping every object up to the largest object
+    diameter you give (your nuclei or cells, in micrometres): the background is
+    sized from that diameter (a radius of twice it), so it can never be smaller
+    than the objects and eat into them.
 
     Parameters
     ----------
@@ -88,17 +112,23 @@ def subtract_background(
         ``"tophat"`` (morphological opening with a disk, fast) or
         ``"rolling_ball"`` (ImageJ's algorithm, slower, follows curved
         backgrounds more closely).
-    radius
-        Radius in pixels (1 to 250); choose it larger than the biggest object to keep.
+    object_diameter_um
+        Diameter of the largest object to keep, in µm, used when the plate's
+        pixel size is known; it must come to 1 to 125 px.
+    object_diameter_px
+        The same in pixels (1 to 125), used when the plate has no pixel size.
+    pixel_size_um
+        Size of one pixel in µm; the engine passes the plate's (``None`` when
+        unknown). Set it only for a direct call.
 
     Returns
     -------
     numpy.ndarray
         Background-subtracted stack, same shape and dtype, never negative.
+        The radius used is ``round(2 * diameter in px)`` (see :func:`background_radius`).
     """
     arr = as_stack(stack, "subtract_background")
-    if not 1 <= radius <= MAX_RADIUS:
-        raise ValueError(f"subtract_background: radius must be between 1 and {MAX_RADIUS}, got {radius}.")
+    radius = background_radius(object_diameter_um, object_diameter_px, pixel_size_um)
     if method == "tophat":
         one = _tophat
     elif method == "rolling_ball":
@@ -113,7 +143,28 @@ def subtract_background(
     return to_dtype(np.clip(out, 0, None), arr.dtype)
 
 
-@register_function("normalize_percentile", category="filter")
+def background_radius(
+    object_diameter_um: float = 9.0, object_diameter_px: float = 14.0, pixel_size_um: float | None = None
+) -> int:
+    """Background radius in pixels: twice the largest object's diameter (never smaller than it).
+
+    Raises
+    ------
+    ValueError
+        A diameter out of its range, in µm or once converted to pixels.
+    """
+    from openhcs_gui.functions.segmentation import check_params, diameter_in_px
+
+    check_params(subtract_background, object_diameter_um=object_diameter_um,
+                 object_diameter_px=object_diameter_px, pixel_size_um=pixel_size_um)
+    diameter = diameter_in_px("subtract_background", object_diameter_um, object_diameter_px, pixel_size_um,
+                              ("object_diameter_um", "object_diameter_px"), (1.0, MAX_OBJECT_PX))
+    return max(1, min(MAX_RADIUS, round(2 * diameter)))
+
+
+@register_function("normalize_percentile", category="filter", display_name="Stretch contrast (percentiles)",
+                   keywords=("normalize", "normalise", "rescale", "contrast", "stretch", "intensity",
+                             "percentile"))
 def normalize_percentile(
     stack: np.ndarray,
     low: Annotated[float, Field(ge=0, le=100)] = 1.0,
@@ -121,6 +172,11 @@ def normalize_percentile(
     per_image: bool = False,
 ) -> np.ndarray:
     """Stretch the ``low``–``high`` percentile range to the full range of the dtype.
+
+    Makes dim and bright images look alike: the darkest few pixels become
+    black and the brightest few white, everything in between is spread evenly.
+    Use it for display or before a step that expects comparable intensities;
+    do not measure intensities after it, they are no longer the camera's.
 
     Parameters
     ----------

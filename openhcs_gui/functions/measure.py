@@ -81,11 +81,17 @@ def _segment_stack(
     return labels, rows
 
 
-@register_function("count_objects", category="measure")
+@register_function("count_objects", category="measure", display_name="Count objects (simple threshold)",
+                   keywords=("count", "objects", "nuclei", "threshold", "otsu", "label", "segment"))
 def count_objects(
     stack: np.ndarray, smooth_sigma: SmoothSigma = 1.0, min_size: MinSize = 20
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Otsu-threshold, label and count objects; returns label images and a table.
+
+    The quick way to count well separated bright objects: everything brighter
+    than an automatic (Otsu) threshold is an object, specks below the minimum
+    size are dropped. Touching objects are counted as one; use "Find nuclei"
+    when nuclei touch, and for per-object measurements.
 
     Parameters
     ----------
@@ -110,11 +116,17 @@ def count_objects(
     return labels, {"objects": rows}
 
 
-@register_function("threshold_and_measure", category="measure")
+@register_function("threshold_and_measure", category="measure", display_name="Threshold into a mask",
+                   keywords=("threshold", "mask", "binary", "otsu", "foreground", "count", "measure"))
 def threshold_and_measure(
     stack: np.ndarray, smooth_sigma: SmoothSigma = 1.0, min_size: MinSize = 20
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Otsu-threshold and measure objects; returns a binary mask and a table.
+
+    Marks every pixel brighter than an automatic (Otsu) threshold as
+    foreground and writes that mask as an image, with the object count, mean
+    area and mean brightness of each image in a table. Useful to check by eye
+    what a threshold picks up, or as a mask for later steps.
 
     Parameters
     ----------

@@ -16,10 +16,17 @@ __all__ = ["max_projection", "mean_projection"]
 
 
 @register_function(
-    "max_projection", category="projection", default_variable_components=(Component.Z,)
+    "max_projection", category="projection", default_variable_components=(Component.Z,),
+    display_name="Maximum projection (z)",
+    keywords=("projection", "z-stack", "z stack", "focus", "flatten", "maximum", "MIP", "planes"),
 )
 def max_projection(stack: np.ndarray) -> np.ndarray:
     """Maximum intensity projection of the stack into one image.
+
+    Flattens a z-stack into one sharp-looking image: every pixel keeps its
+    brightest value over all focal planes, so objects that are in focus in
+    different planes all appear. Good for counting and outlining; intensities
+    are biased upwards, so measure integrated intensity on a mean projection.
 
     Parameters
     ----------
@@ -36,10 +43,17 @@ def max_projection(stack: np.ndarray) -> np.ndarray:
 
 
 @register_function(
-    "mean_projection", category="projection", default_variable_components=(Component.Z,)
+    "mean_projection", category="projection", default_variable_components=(Component.Z,),
+    display_name="Mean projection (z)",
+    keywords=("projection", "z-stack", "z stack", "average", "mean", "flatten", "planes"),
 )
 def mean_projection(stack: np.ndarray) -> np.ndarray:
     """Mean intensity projection of the stack into one image.
+
+    Flattens a z-stack into one image by averaging every pixel over all focal
+    planes. The result is softer than a maximum projection but its
+    intensities stay proportional to the amount of stain, so it is the one to
+    measure total (integrated) intensities on.
 
     Parameters
     ----------

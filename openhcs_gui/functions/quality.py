@@ -60,7 +60,8 @@ def power_log_log_slope(image: np.ndarray) -> float:
     return float(np.polyfit(np.log(freq[ok]), np.log(values[ok]), 1)[0])
 
 
-@register_function("measure_quality", category="quality")
+@register_function("measure_quality", category="quality", display_name="Measure image quality",
+                   keywords=("quality", "QC", "focus", "blur", "saturation", "background", "flag", "bad fields"))
 def measure_quality(
     stack: np.ndarray,
     saturation_value: Annotated[float, Field(ge=0, le=1e9)] = 0.0,

@@ -19,6 +19,25 @@ form uses it as the editor's minimum and maximum. It returns a stack, or
 DataFrame) in stack order with an ``"index"`` column; the engine adds the
 image identifier columns.
 
+Names a biologist searches for
+------------------------------
+Each function carries a ``display_name`` ("Find nuclei"), a ``category`` and
+``keywords`` ("segment", "count", "DAPI"...); :func:`search` finds functions by
+any word of their name, display name, description or keywords, so a picker can
+filter as the user types. ``description`` is the docstring's first paragraph
+after the summary line: what the function does, in a biologist's words.
+
+Parameters the engine fills in
+------------------------------
+A parameter named in :data:`CONTEXT_PARAMETERS` (today ``pixel_size_um``) is
+not a form field: the engine passes the plate's value (from its
+:class:`~openhcs_gui.metadata.PlateMetadata`) to every function whose signature
+declares it, unless the step sets it explicitly (see :func:`with_context`).
+That is how a function takes lengths in micrometres (``diameter_um``) and
+converts them to pixels itself, with a pixel fallback (``diameter_px``) when
+the plate does not record its pixel size. A length parameter says its unit in
+its ``Field(title=...)``, which the generated form shows as the label.
+
 ``default_variable_components`` is a hint for the step editor: the components
 that should vary *within* one stack. Projections need the z-planes of one
 image (``(Component.Z,)``), stitching needs the sites of one well
@@ -29,9 +48,11 @@ functions), so the step's own ``variable_components`` apply unchanged.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import logging
+import re
 import threading
 import types
 from collections.abc import Callable, Sequence
@@ -54,6 +75,9 @@ __all__ = [
     "name_of",
     "plugin_errors",
     "annotation_bounds",
+    "search",
+    "CONTEXT_PARAMETERS",
+    "with_context",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,6 +97,12 @@ _BUILTIN_MODULES = (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Parameters the engine supplies from the plate, by name -> what they hold. A
+#: function opts in by declaring the keyword; the form never shows it.
+CONTEXT_PARAMETERS: dict[str, str] = {
+    "pixel_size_um": "size of one pixel in µm from the plate's metadata (None when not recorded)",
+}
+
 
 @dataclass(frozen=True)
 class RegisteredFunction:
@@ -90,11 +120,20 @@ class RegisteredFunction:
         First line of the docstring (tooltip / list entry).
     parameters
         Keyword parameters after the stack argument, as :class:`inspect.Parameter`
-        (annotation + default), in signature order.
+        (annotation + default), in signature order; parameters the engine
+        supplies (:data:`CONTEXT_PARAMETERS`) are left out.
     default_variable_components
         Components that should vary within one stack, or ``None`` for "any".
     source
         ``"builtin"`` or the entry point that provided the function.
+    display_name
+        Name shown to the user ("Find nuclei"); defaults to the name in words.
+    keywords
+        Extra words :func:`search` matches ("segment", "count", "DAPI").
+    description
+        First paragraph of the docstring after the summary line (plain words).
+    context
+        Engine-supplied parameters the function declares (``("pixel_size_um",)``).
     """
 
     name: str
@@ -104,6 +143,10 @@ class RegisteredFunction:
     parameters: dict[str, inspect.Parameter] = field(default_factory=dict)
     default_variable_components: tuple[Component, ...] | None = None
     source: str = "builtin"
+    display_name: str = ""
+    keywords: tuple[str, ...] = ()
+    description: str = ""
+    context: tuple[str, ...] = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function."""
@@ -154,7 +197,21 @@ def _first_line(doc: str | None) -> str:
     return inspect.cleandoc(doc).splitlines()[0].strip() if doc and doc.strip() else ""
 
 
-def _parameters(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+def _description(doc: str | None) -> str:
+    """The paragraph after the summary line, joined into one line ("" if none)."""
+    if not doc or not doc.strip():
+        return ""
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(doc))
+    if len(paragraphs) < 2 or re.match(r"[A-Z][A-Za-z ]+\n-{3,}", paragraphs[1]):
+        return ""
+    return " ".join(line.strip() for line in paragraphs[1].splitlines())
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def _signature_parameters(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     """Keyword parameters after the first (stack) argument, with hints resolved."""
     try:
         sig = inspect.signature(func, eval_str=True)
@@ -165,6 +222,11 @@ def _parameters(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     return {p.name: p for p in params[1:] if p.kind not in kinds}
 
 
+def _parameters(func: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """Form parameters: the signature's keywords minus the engine-supplied ones."""
+    return {k: p for k, p in _signature_parameters(func).items() if k not in CONTEXT_PARAMETERS}
+
+
 def _add(
     func: Callable[..., Any],
     name: str,
@@ -172,7 +234,11 @@ def _add(
     variable_components: Sequence[Component] | None,
     source: str,
     overwrite: bool,
+    display_name: str | None = None,
+    keywords: Sequence[str] = (),
 ) -> RegisteredFunction:
+    if isinstance(keywords, str):
+        raise TypeError(f"register_function('{name}'): keywords must be a list of words, not one string.")
     entry = RegisteredFunction(
         name=name,
         func=func,
@@ -183,6 +249,10 @@ def _add(
             tuple(Component(c) for c in variable_components) if variable_components else None
         ),
         source=source,
+        display_name=display_name or _words(name),
+        keywords=tuple(str(k) for k in keywords),
+        description=_description(func.__doc__),
+        context=tuple(k for k in _signature_parameters(func) if k in CONTEXT_PARAMETERS),
     )
     with _lock:
         old = _registry.get(name)
@@ -210,6 +280,8 @@ def register_function(
     category: str = "general",
     default_variable_components: Sequence[Component] | None = None,
     overwrite: bool = False,
+    display_name: str | None = None,
+    keywords: Sequence[str] = (),
 ) -> Callable[[F], F]: ...
 def register_function(
     name: str | Callable[..., Any] | None = None,
@@ -218,6 +290,8 @@ def register_function(
     category: str = "general",
     default_variable_components: Sequence[Component] | None = None,
     overwrite: bool = False,
+    display_name: str | None = None,
+    keywords: Sequence[str] = (),
 ) -> Any:
     """Register a function under a stable name (usable bare or with arguments).
 
@@ -232,6 +306,10 @@ def register_function(
         Components that should vary within a stack (see module docstring).
     overwrite
         Replace a different function already registered under ``name``.
+    display_name
+        Name shown to the user ("Find nuclei"); default: ``name`` in words.
+    keywords
+        Words :func:`search` also matches (synonyms, stains, tasks).
 
     Returns
     -------
@@ -249,7 +327,8 @@ def register_function(
             raise TypeError(f"register_function expects a callable, got {type(func).__name__}.")
         reg_name = name if isinstance(name, str) else func.__name__
         _add(func, reg_name, category, default_variable_components, "builtin"
-             if func.__module__.startswith("openhcs_gui.") else func.__module__, overwrite)
+             if func.__module__.startswith("openhcs_gui.") else func.__module__, overwrite,
+             display_name, keywords)
         return func
 
     if callable(name):
@@ -333,3 +412,77 @@ def plugin_errors() -> list[str]:
     """Messages of entry point plugins that failed to load (shown by the GUI)."""
     _ensure_loaded()
     return list(_plugin_errors)
+
+
+def _haystack(entry: RegisteredFunction) -> str:
+    words = (entry.name, entry.name.replace("_", " "), entry.display_name, entry.category,
+             entry.doc, entry.description, *entry.keywords)
+    return " ".join(words).lower()
+
+
+def search(text: str) -> list[RegisteredFunction]:
+    """Functions matching every word of ``text`` (case-insensitive), best matches first.
+
+    A word matches when it occurs in the function's name, display name,
+    category, summary, description or keywords ("segment" finds "segment_nuclei",
+    "count" finds the functions that count objects). Functions whose name,
+    display name or keywords hold the words come before those that only
+    mention them in their description (the stable name counts most,
+    then the display name, then keywords); ties keep name order. Empty ``text``
+    gives every function.
+
+    Parameters
+    ----------
+    text
+        What the user typed, e.g. ``"nuclei"`` or ``"background subtract"``.
+
+    Returns
+    -------
+    list of RegisteredFunction
+    """
+    words = [w for w in re.split(r"\s+", text.lower().strip()) if w]
+    found = []
+    for entry in list_functions():
+        hay = _haystack(entry)
+        if all(w in hay for w in words):
+            name, shown = entry.name.lower(), entry.display_name.lower()
+            keys = " ".join(entry.keywords).lower()
+            score = sum((3 if w in name else 2 if w in shown else 0) + (w in keys) for w in words)
+            found.append((-score, entry.name, entry))
+    return [entry for *_, entry in sorted(found, key=lambda t: (t[0], t[1]))]
+
+
+def with_context(
+    func: Callable[..., Any], kwargs: dict[str, Any], metadata: Any
+) -> dict[str, Any]:
+    """``kwargs`` plus the engine-supplied parameters ``func`` declares and the step did not set.
+
+    Parameters
+    ----------
+    func
+        The function about to be called (registered or not: its signature decides).
+    kwargs
+        The step's keyword arguments (not modified).
+    metadata
+        The plate's :class:`~openhcs_gui.metadata.PlateMetadata`, or ``None``
+        (then every context value is ``None``: unknown, never a guess).
+
+    Returns
+    -------
+    dict
+        The keyword arguments to call ``func`` with.
+    """
+    wanted = _context_of(func)
+    if not wanted:
+        return kwargs
+    values = {"pixel_size_um": getattr(metadata, "pixel_size_um", None)}
+    return {**{k: values[k] for k in wanted if k not in kwargs}, **kwargs}
+
+
+@functools.lru_cache(maxsize=512)
+def _context_of(func: Callable[..., Any]) -> tuple[str, ...]:
+    try:
+        names = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return ()
+    return tuple(k for k in names if k in CONTEXT_PARAMETERS)

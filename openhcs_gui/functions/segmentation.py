@@ -25,7 +25,7 @@ Defaults
 Li's threshold (not Otsu's), smoothing 1 px, splitting on. Checked on real
 fluorescence nuclei with hand-made ground truth (Cell Tracking Challenge
 N2DL-HeLa, 4 frames, 859 nuclei; Coelho et al. 2009 NIH3T3, 18 images, 806
-nuclei; N2DH-GOWT1, 6 frames, 152 nuclei) with ``typical_diameter`` set to the
+nuclei; N2DH-GOWT1, 6 frames, 152 nuclei) with the nucleus diameter set to the
 median nucleus (26, 86, 60 px): count errors +0.2 %, -5.5 %, -21 % (Otsu:
 -17 %, -27 %, -55 %; without splitting, Li: -16 %, -30 %, -23 %). After a
 top-hat of radius 2x the diameter (the demo pipeline's rule): +1.9 %, +8.6 %,
@@ -62,6 +62,7 @@ __all__ = [
     "cell_labels",
     "check_params",
     "labels_output",
+    "diameter_in_px",
     "THRESHOLD_METHODS",
 ]
 
@@ -69,8 +70,15 @@ ThresholdMethod = Literal["otsu", "li", "triangle", "yen", "isodata", "mean"]
 #: Automatic threshold methods by name (scikit-image ``threshold_*``).
 THRESHOLD_METHODS: tuple[str, ...] = typing.get_args(ThresholdMethod)
 
-#: Typical object diameter in pixels (a 2.5 px nucleus is below any objective's use).
-Diameter = Annotated[float, Field(ge=3, le=500)]
+#: Typical nucleus diameter in pixels (a 2.5 px nucleus is below any objective's use).
+DIAMETER_PX_RANGE = (3.0, 500.0)
+#: The typical nucleus diameter in µm: what a scientist knows (used when the plate records its pixel size).
+DiameterUm = Annotated[float, Field(ge=0.5, le=1000, title="Nucleus diameter (µm)")]
+#: The same in pixels: used when the plate has no pixel size (or for a direct call without one).
+DiameterPx = Annotated[float, Field(ge=DIAMETER_PX_RANGE[0], le=DIAMETER_PX_RANGE[1],
+                                    title="Nucleus diameter (px, when the plate has no pixel size)")]
+#: Pixel size in µm, filled in by the engine from the plate (never a form field).
+PixelSize = Annotated[float | None, Field(gt=0, le=1000)]
 #: Gaussian smoothing before thresholding, in pixels.
 Smoothing = Annotated[float, Field(ge=0, le=50)]
 #: Factor on the automatic threshold's height above the darkest pixel (> 1 stricter, < 1 more permissive).
@@ -103,6 +111,31 @@ def check_params(func: Callable[..., Any], **values: Any) -> None:
         except ValidationError as e:
             reason = e.errors()[0]["msg"] if e.errors() else str(e)
             raise ValueError(f"{func.__name__}: parameter {name}={value!r}: {reason}.") from None
+
+
+def diameter_in_px(
+    where: str, um: float, px: float, pixel_size_um: float | None,
+    names: tuple[str, str] = ("diameter_um", "diameter_px"),
+    px_range: tuple[float, float] = DIAMETER_PX_RANGE,
+) -> float:
+    """The diameter in pixels: ``um / pixel_size_um`` when the pixel size is known, else ``px``.
+
+    Raises
+    ------
+    ValueError
+        When the µm value comes to a pixel size outside ``px_range`` (one
+        sentence naming the function, the parameter and both values).
+    """
+    if pixel_size_um is None:
+        return float(px)
+    value = um / pixel_size_um
+    lo, hi = px_range
+    if not lo <= value <= hi:
+        raise ValueError(
+            f"{where}: parameter {names[0]}={um:g} µm is {value:.1f} px at {pixel_size_um:g} µm per pixel; "
+            f"it must come to {lo:g} to {hi:g} px."
+        )
+    return value
 
 
 def labels_output(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -231,33 +264,42 @@ def _drop_unmatched(nuclei: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, 
 
 
 # ------------------------------------------------------------ registered steps
-@register_function("segment_nuclei", category="segmentation")
+@register_function("segment_nuclei", category="segmentation", display_name="Find nuclei",
+                   keywords=("segment", "segmentation", "nuclei", "nucleus", "DAPI", "Hoechst", "count",
+                             "objects", "label", "watershed", "split touching", "measure", "area"))
 @labels_output
 def segment_nuclei(
     stack: np.ndarray,
-    typical_diameter: Diameter = 14.0,
+    diameter_um: DiameterUm = 9.0,
+    diameter_px: DiameterPx = 14.0,
     threshold_method: ThresholdMethod = "li",
     threshold_correction: Correction = 1.0,
     smoothing: Smoothing = 1.0,
     split_touching: bool = True,
     exclude_border: bool = False,
     channel: ChannelPos = 0,
+    pixel_size_um: PixelSize = None,
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Find nuclei, split touching ones and measure each.
 
     Each image is smoothed, thresholded automatically, touching nuclei are cut
     apart along the narrow neck between them, and specks smaller than a disc
     of half the typical diameter are removed. Each nucleus is then measured:
-    position, area, perimeter, shape and brightness. Set the typical diameter
-    to the size of an average nucleus in pixels (about 14 px at 20x on a
-    6.5 µm camera); it sets the splitting distance and the size filter.
+    position, area, perimeter, shape and brightness. Set the nucleus diameter
+    to the size of an average nucleus in micrometres (about 9 µm for a
+    cultured human cell); it sets the splitting distance and the size filter.
+    When the plate does not record its pixel size, the diameter in pixels is
+    used instead (about 14 px at 20x on a 6.5 µm camera).
 
     Parameters
     ----------
     stack
         Images ``(n, y, x)``; not modified. See the module docstring for ``channel``.
-    typical_diameter
-        Average nucleus diameter in pixels (3 to 500).
+    diameter_um
+        Average nucleus diameter in µm (0.5 to 1000), used when the plate's
+        pixel size is known; it must come to 3 to 500 px.
+    diameter_px
+        Average nucleus diameter in pixels (3 to 500), used when it is not.
     threshold_method
         Automatic threshold: ``li`` (default; minimum cross-entropy, keeps dim
         nuclei that ``otsu`` drops when brightness varies), ``otsu`` (two clear
@@ -274,6 +316,9 @@ def segment_nuclei(
     channel
         0: segment every image of the stack on its own. k >= 1: the stack is one
         field's channels; segment the k-th and measure intensity in all.
+    pixel_size_um
+        Size of one pixel in µm; the engine passes the plate's (``None`` when
+        unknown). Set it only for a direct call.
 
     Returns
     -------
@@ -286,10 +331,13 @@ def segment_nuclei(
     ValueError
         A parameter out of its range, or ``channel`` beyond the stack.
     """
-    params: dict[str, Any] = dict(typical_diameter=typical_diameter, threshold_method=threshold_method,
+    check_params(segment_nuclei, diameter_um=diameter_um, diameter_px=diameter_px, channel=channel,
+                 pixel_size_um=pixel_size_um)
+    params: dict[str, Any] = dict(threshold_method=threshold_method,
                   threshold_correction=threshold_correction, smoothing=smoothing,
                   split_touching=split_touching, exclude_border=exclude_border)
-    check_params(segment_nuclei, channel=channel, **params)
+    check_params(segment_nuclei, **params)
+    params["typical_diameter"] = diameter_in_px("segment_nuclei", diameter_um, diameter_px, pixel_size_um)
     arr = as_stack(stack, "segment_nuclei")
     if channel > len(arr):
         raise ValueError(f"segment_nuclei: channel {channel} asked but the stack holds {len(arr)} image(s).")
@@ -309,28 +357,33 @@ def segment_nuclei(
     return one[np.newaxis], {"objects": [summary], "nuclei": rows}
 
 
-@register_function("segment_cells", category="segmentation",
-                   default_variable_components=(Component.CHANNEL,))
+@register_function("segment_cells", category="segmentation", display_name="Grow cells from nuclei",
+                   default_variable_components=(Component.CHANNEL,),
+                   keywords=("segment", "segmentation", "cells", "cytoplasm", "nuclei", "secondary objects",
+                             "propagate", "watershed", "count", "intensity", "measure", "FITC"))
 @labels_output
 def segment_cells(
     stack: np.ndarray,
     nuclei_channel: ChannelReq = 1,
     cell_channel: ChannelReq = 2,
-    typical_diameter: Diameter = 14.0,
+    diameter_um: DiameterUm = 9.0,
+    diameter_px: DiameterPx = 14.0,
     threshold_method: ThresholdMethod = "li",
     cell_threshold_method: ThresholdMethod = "otsu",
     cell_threshold_correction: Correction = 1.0,
     smoothing: Smoothing = 1.0,
     exclude_border: bool = False,
+    pixel_size_um: PixelSize = None,
 ) -> tuple[np.ndarray, dict[str, Rows]]:
     """Find nuclei, grow a cell around each, and measure both in every channel.
 
     Nuclei are found as in "segment nuclei" (touching ones split). Each nucleus
     then grows outwards through the cytoplasm stain until it meets the
     background or a neighbouring cell, which it meets at the dimmest line
-    between them. Cell *k* belongs to nucleus *k* (its ``parent_id``). Use a
-    step with ``variable_components=["channel"]`` so each call sees one
-    field's channels.
+    between them. Each cell belongs to the nucleus it grew from (its parent
+    id in the tables), and both are measured in every channel of the field.
+    The step must hand over all channels of a field at once (vary the channel
+    within a stack).
 
     Parameters
     ----------
@@ -338,8 +391,9 @@ def segment_cells(
         One field's channels ``(c, y, x)``; not modified.
     nuclei_channel, cell_channel
         Position (1 = first) of the nuclear stain and of the cytoplasm stain.
-    typical_diameter
-        Average nucleus diameter in pixels (3 to 500).
+    diameter_um, diameter_px
+        Average nucleus diameter in µm (used when the plate's pixel size is
+        known) and in pixels (used when it is not); as in "Find nuclei".
     threshold_method, cell_threshold_method
         Automatic threshold for the nuclei and for the cell area.
     cell_threshold_correction
@@ -348,6 +402,8 @@ def segment_cells(
         Gaussian sigma in pixels for both channels (0 to 50).
     exclude_border
         Drop cells (and their nuclei) touching the image edge.
+    pixel_size_um
+        Size of one pixel in µm; the engine passes the plate's (``None`` when unknown).
 
     Returns
     -------
@@ -361,7 +417,8 @@ def segment_cells(
         A parameter out of its range, a channel beyond the stack, or both the same.
     """
     check_params(segment_cells, nuclei_channel=nuclei_channel, cell_channel=cell_channel,
-                 typical_diameter=typical_diameter, threshold_method=threshold_method,
+                 diameter_um=diameter_um, diameter_px=diameter_px, pixel_size_um=pixel_size_um,
+                 threshold_method=threshold_method,
                  cell_threshold_method=cell_threshold_method,
                  cell_threshold_correction=cell_threshold_correction, smoothing=smoothing,
                  exclude_border=exclude_border)
@@ -371,6 +428,7 @@ def segment_cells(
             f"segment_cells: nuclei_channel={nuclei_channel} and cell_channel={cell_channel} must be "
             f"two different channels of the {len(arr)}-channel field (set variable_components=['channel'])."
         )
+    typical_diameter = diameter_in_px("segment_cells", diameter_um, diameter_px, pixel_size_um)
     nuclei, threshold = nuclei_labels(arr[nuclei_channel - 1], typical_diameter, threshold_method,
                                       1.0, smoothing, True, exclude_border)
     cells = cell_labels(nuclei, arr[cell_channel - 1], cell_threshold_method,

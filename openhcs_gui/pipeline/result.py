@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.errors import PathNotFoundError
 from openhcs_gui.pipeline.planner import ExecutionPlan
 from openhcs_gui.vfs.keys import ImageKey
+
+if TYPE_CHECKING:
+    from openhcs_gui.pipeline.measurements import WellMeasurement
 
 __all__ = ["WellError", "StepOutput", "RunResult", "read_csv_rows"]
 
@@ -172,6 +175,34 @@ class RunResult:
                 f"Step '{out.name}' has no table '{name}' (tables: {', '.join(out.tables) or 'none'})."
             )
         return read_csv_rows(path)
+
+    def well_measurements(self, step: int | str | StepOutput | None = None) -> list[WellMeasurement]:
+        """Per-well measurements a plate heatmap can show, with human labels and units.
+
+        Reads the consolidated tables of ``step`` (default: every step that
+        wrote tables, in step order) and returns one
+        :class:`~openhcs_gui.pipeline.measurements.WellMeasurement` per choice:
+        ``"Nuclei count"``, ``"Mean nuclear area"`` (µm² when the plate has a
+        pixel size), ``"Mean cell intensity (FITC)"``... each with
+        ``values = {well: value}`` (NaN for a well without objects, 0 for a
+        count). Reads CSV files: call it off the GUI thread.
+
+        Raises
+        ------
+        KeyError
+            If ``step`` names no step.
+        """
+        from openhcs_gui.pipeline.measurements import well_measurements
+
+        steps = self.steps if step is None else [self.step(step)]
+        failed = {e.well for e in self.errors}
+        out: list[WellMeasurement] = []
+        for s in steps:
+            tables = {name: self.get_table(s, name) for name in s.tables}
+            if tables:
+                wells = [w for w in self.wells if w not in failed]
+                out.extend(well_measurements(s.name, tables, wells))
+        return out
 
     def summary(self) -> str:
         """One paragraph: outcome, where the results are, time, images, errors."""

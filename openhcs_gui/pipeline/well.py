@@ -30,6 +30,7 @@ import numpy as np
 
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError, RunCancelledError
+from openhcs_gui.functions.registry import with_context
 from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.pipeline.calls import call_function, root_of, take_result
 from openhcs_gui.pipeline.events import (
@@ -119,9 +120,14 @@ def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep, with_time: b
 
 
 def run_step(
-    step: FunctionStep, images: dict[ImageKey, np.ndarray], cancel: CancelToken
+    step: FunctionStep, images: dict[ImageKey, np.ndarray], cancel: CancelToken,
+    metadata: PlateMetadata | None = None,
 ) -> tuple[dict[ImageKey, np.ndarray], dict[str, Rows]]:
     """Apply ``step`` to one well's images; returns ``(outputs, tables)``.
+
+    A function that declares ``pixel_size_um`` gets the plate's value from
+    ``metadata`` (``None`` when unknown) unless the step sets it (see
+    :func:`openhcs_gui.functions.registry.with_context`).
 
     Raises
     ------
@@ -146,6 +152,7 @@ def run_step(
         for func, kwargs in chain:
             if cancel.cancelled:
                 raise RunCancelledError("Run cancelled.")
+            kwargs = with_context(func, kwargs, metadata)
             box = call_function(func, stack, kwargs, cancel)  # abandoned if cancel is set meanwhile
             stack, produced = take_result(box, step.name, func_label(func), input_root=root_of(stack))
             for name, rows in produced.items():
@@ -259,7 +266,7 @@ def process_well(unit: WorkUnit, ctx: WellContext) -> WellReport:
             ctx.emit(StepStarted(sp.index, sp.name, unit.well))
             ts = time.perf_counter()
             try:
-                outputs, tables = run_step(step, images, ctx.cancel)
+                outputs, tables = run_step(step, images, ctx.cancel, ctx.metadata)
                 _store(sp, unit.well, outputs, tables, ctx, report)
             except RunCancelledError:
                 report.status = "cancelled"

@@ -47,7 +47,7 @@ def test_object_tables_equal_a_plain_regionprops_table_on_the_same_labels() -> N
 
 def test_single_image_rows_carry_the_stack_index_and_no_channel_suffix() -> None:
     field, _ = two_channel_field()
-    labels, tables = segment_nuclei(field[:1], typical_diameter=12)
+    labels, tables = segment_nuclei(field[:1], diameter_px=12)
     rows = tables["nuclei"]
     ref = regionprops_table(labels[0], field[0], properties=("label", "intensity_mean", "area"))
     assert [r["mean_intensity"] for r in rows] == list(ref["intensity_mean"])

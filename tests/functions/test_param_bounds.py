@@ -77,7 +77,7 @@ def bounded(stack, passes: Annotated[int, Field(ge=1, le=5)] = 1):  # type: igno
     ("function", "bounds"),
     [
         ("gaussian_blur", {"sigma": (0, 200)}),
-        ("subtract_background", {"radius": (1, 250)}),
+        ("subtract_background", {"object_diameter_um": (0.5, 1000), "object_diameter_px": (1, 125)}),
         ("normalize_percentile", {"low": (0, 100), "high": (0, 100)}),
         ("count_objects", {"smooth_sigma": (0, 50), "min_size": (0, 1_000_000)}),
         ("threshold_and_measure", {"smooth_sigma": (0, 50), "min_size": (0, 1_000_000)}),
@@ -97,7 +97,9 @@ def test_builtin_parameters_declare_their_range_once_in_the_registry(function: s
     [
         (gaussian_blur, {"sigma": 3e6}, "'sigma'=3000000.0: Input should be less than or equal to 200"),
         (gaussian_blur, {"sigma": -0.5}, "'sigma'=-0.5: Input should be greater than or equal to 0"),
-        (subtract_background, {"radius": 0}, "'radius'=0: Input should be greater than or equal to 1"),
+        (subtract_background, {"object_diameter_px": 0},
+         "'object_diameter_px'=0: Input should be greater than or equal to 1"),
+        (subtract_background, {"pixel_size_um": 0}, "'pixel_size_um'=0: Input should be greater than 0"),
         (bounded, {"passes": 6}, "'passes'=6: Input should be less than or equal to 5"),
     ],
 )
@@ -133,5 +135,5 @@ def test_a_direct_call_outside_the_range_fails_fast() -> None:
     stack = np.zeros((1, 8, 8), np.uint16)
     with pytest.raises(ValueError, match="sigma must be between 0 and 200"):
         gaussian_blur(stack, sigma=3e6)
-    with pytest.raises(ValueError, match="radius must be between 1 and 250"):
-        subtract_background(stack, radius=10_000)
+    with pytest.raises(ValueError, match="parameter object_diameter_px=10000: Input should be less than or equal to 125"):
+        subtract_background(stack, object_diameter_px=10_000)

@@ -60,7 +60,7 @@ def touching_field(
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_touching_nuclei_are_counted_within_5_percent(diameter: float, seed: int) -> None:
     image, _, count = touching_field(seed, diameter)
-    labels, tables = segment_nuclei(image[np.newaxis], typical_diameter=diameter)
+    labels, tables = segment_nuclei(image[np.newaxis], diameter_px=diameter)
     found = int(labels.max())
     assert abs(found - count) <= 0.05 * count, (found, count)
     assert tables["objects"][0]["object_count"] == found == len(tables["nuclei"])
@@ -148,9 +148,9 @@ def test_cells_exclude_border_drops_the_cell_and_its_nucleus() -> None:
         field[0, rr, cc] = 3000
         rr, cc = ellipse(y, x, 11, 11, shape=(64, 64))
         field[1, rr, cc] = 1500
-    labels, _ = segment_cells(field, typical_diameter=10)
+    labels, _ = segment_cells(field, diameter_px=10)
     assert labels[0].max() == 2
-    labels, tables = segment_cells(field, typical_diameter=10, exclude_border=True)
+    labels, tables = segment_cells(field, diameter_px=10, exclude_border=True)
     assert labels[0].max() == labels[1].max() == 1 and labels[0][32, 20] == 1
     assert len(tables["nuclei"]) == len(tables["cells"]) == 1
 
@@ -162,7 +162,7 @@ def test_segment_cells_names_a_missing_channel() -> None:
 
 def test_nuclei_in_a_field_are_measured_in_every_channel() -> None:
     field, _ = two_channel_field()
-    labels, tables = segment_nuclei(field, typical_diameter=12, channel=1)
+    labels, tables = segment_nuclei(field, diameter_px=12, channel=1)
     assert labels.shape == (1, *field.shape[1:])
     row = tables["nuclei"][0]
     assert "index" not in row and {"mean_intensity_ch1", "max_intensity_ch2"} <= set(row)
@@ -174,18 +174,21 @@ def test_segmentation_functions_are_registered_as_label_outputs() -> None:
     for name in ("segment_nuclei", "segment_cells"):
         entry = get_function(name)
         assert entry.category == "segmentation" and entry.func.outputs == "labels"
-        assert entry.doc and entry.bounds()["typical_diameter"] == (3, 500)
+        assert entry.doc and entry.bounds()["diameter_px"] == (3, 500)
+        assert entry.bounds()["diameter_um"] == (0.5, 1000) and entry.context == ("pixel_size_um",)
     assert get_function("segment_cells").default_variable_components == (Component.CHANNEL,)
 
 
 BOUNDED = [
-    (segment_nuclei, "typical_diameter", 2.9, 500.1),
+    (segment_nuclei, "diameter_px", 2.9, 500.1),
+    (segment_nuclei, "diameter_um", 0.49, 1000.1),
     (segment_nuclei, "threshold_correction", 0.19, 5.01),
     (segment_nuclei, "smoothing", -0.1, 50.1),
     (segment_nuclei, "channel", -1, 65),
     (segment_cells, "nuclei_channel", 0, 65),
     (segment_cells, "cell_channel", 0, 65),
-    (segment_cells, "typical_diameter", 2.9, 500.1),
+    (segment_cells, "diameter_px", 2.9, 500.1),
+    (segment_cells, "diameter_um", 0.49, 1000.1),
     (segment_cells, "cell_threshold_correction", 0.19, 5.01),
     (segment_cells, "smoothing", -0.1, 50.1),
 ]
@@ -208,15 +211,15 @@ def test_unknown_threshold_method_and_nan_are_refused(func) -> None:
     stack = np.zeros((2, 16, 16), np.uint16)
     with pytest.raises(ValueError, match=r"parameter threshold_method='median'"):
         func(stack, threshold_method="median")
-    with pytest.raises(ValueError, match=r"parameter typical_diameter=nan must be a finite number"):
-        func(stack, typical_diameter=math.nan)
+    with pytest.raises(ValueError, match=r"parameter diameter_px=nan must be a finite number"):
+        func(stack, diameter_px=math.nan)
 
 
 def test_threshold_correction_works_on_a_camera_offset() -> None:
     image, _, count = touching_field(5, 16.0)
     offset = (image.astype(np.uint32) + 33000).astype(np.uint16)  # a camera with a 33000-count bias
     for correction in (0.8, 1.0, 1.2):
-        found = segment_nuclei(offset[np.newaxis], typical_diameter=16.0, threshold_correction=correction)[0].max()
+        found = segment_nuclei(offset[np.newaxis], diameter_px=16.0, threshold_correction=correction)[0].max()
         assert abs(int(found) - count) <= 0.05 * count, (correction, found)
     # the correction scales the threshold's height above the floor, not the raw value
     floor = float(ndi.gaussian_filter(offset.astype(np.float32), 1.0).min())

@@ -48,7 +48,7 @@ def test_well_aggregate_answers_the_three_heatmap_questions() -> None:
     field[0, 8:16, 8:16] = field[0, 24:32, 24:34] = 1000
     field[1, 4:20, 4:20] = 300
     field[1, 20:36, 20:38] = 500
-    _, tables = segment_cells(field, typical_diameter=8, smoothing=0)
+    _, tables = segment_cells(field, diameter_px=8, smoothing=0)
     objects = [{"well": "A01", "site": 1, **tables["objects"][0]},
                {"well": "A01", "site": 2, **tables["objects"][0]},
                {"well": "B01", "site": 1, "object_count": 0, "mean_area_px2": NAN}]
