@@ -77,18 +77,19 @@ def _physical(meta: ImageMeta, axes: tuple[str, ...]) -> dict[str, Any]:
     ms = meta.multiscale
     if ms is None or len(ms.axes) != len(axes) or not ms.scales or ms.scales[0] is None:
         return {}
-    units = {a.name: a.unit for a in ms.axes}
-    unit = units.get("x")
+    units = {a.name: a.unit or "" for a in ms.axes}
+    unit = units.get("x", "")
     if unit not in _UM:
         return {}
     size = dict(zip(axes, ms.scales[0], strict=True))
     out: dict[str, Any] = {"unit": unit, "pixel_size_x": size["x"], "pixel_size_y": size.get("y")}
-    if units.get("y") not in (None, unit) and units["y"] in _UM:
-        out["pixel_size_y"] = size["y"] * _UM[units["y"]] / _UM[unit]
-    if "z" in size and units.get("z") in _UM:
-        out["z_spacing"] = size["z"] * _UM[units["z"]] / _UM[unit]
-    if "t" in size and units.get("t"):
-        out["time_interval"], out["time_unit"] = size["t"], units["t"]
+    y_unit, z_unit, t_unit = units.get("y", ""), units.get("z", ""), units.get("t", "")
+    if y_unit not in ("", unit) and y_unit in _UM:
+        out["pixel_size_y"] = size["y"] * _UM[y_unit] / _UM[unit]
+    if "z" in size and z_unit in _UM:
+        out["z_spacing"] = size["z"] * _UM[z_unit] / _UM[unit]
+    if "t" in size and t_unit:
+        out["time_interval"], out["time_unit"] = size["t"], t_unit
     return out
 
 
