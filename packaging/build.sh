@@ -62,7 +62,16 @@ cp packaging/linux/openhcs-gui.desktop packaging/linux/install-desktop-entry.sh 
 chmod +x "$BUNDLE/install-desktop-entry.sh"
 build_s=$((SECONDS - t0))
 bundle_mb=$(du -sm "$BUNDLE" | cut -f1)
-log "bundle: $BUNDLE ($bundle_mb MB unpacked, built in ${build_s} s)"
+# glibc: the newest symbol version any bundled binary needs = the oldest system it runs on
+# (the build machine's glibc; packaging/README.md "Oldest glibc"). OPENHCS_MAX_GLIBC=2.35
+# (the CI) turns a newer one into a failed build instead of an installer that will not start.
+glibc=$(find "$BUNDLE" -type f \( -name '*.so*' -o -name "$APP" \) -print0 \
+  | xargs -0 objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | cut -d_ -f2)
+log "bundle: $BUNDLE ($bundle_mb MB unpacked, built in ${build_s} s, needs glibc >= $glibc)"
+if [[ -n "${OPENHCS_MAX_GLIBC:-}" && "$(printf '%s\n' "$glibc" "$OPENHCS_MAX_GLIBC" | sort -V | tail -1)" != "$OPENHCS_MAX_GLIBC" ]]; then
+  echo "package: the bundle needs glibc $glibc, newer than OPENHCS_MAX_GLIBC=$OPENHCS_MAX_GLIBC; build on an older system (packaging/README.md)" >&2
+  exit 1
+fi
 
 # 3. tar.gz: unpack anywhere, run ./openhcs-gui/openhcs-gui.
 TAR="$DIST/$APP-$VERSION-linux-$ARCH_TAR.tar.gz"
@@ -98,9 +107,6 @@ License: MIT
 Comment: /opt/$APP bundles Python, Qt (LGPLv3, PySide6), napari (BSD-3) and
  their dependencies; each package's license is in /opt/$APP/_internal/*.dist-info.
 EOF
-  # glibc: the newest symbol version any bundled binary needs (the build machine sets it).
-  glibc=$(find "$BUNDLE" -type f \( -name '*.so*' -o -name "$APP" \) -print0 \
-    | xargs -0 objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 | cut -d_ -f2)
   installed_kb=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
   cat > "$STAGE/DEBIAN/control" <<EOF
 Package: $APP
@@ -144,7 +150,7 @@ deb_json=null
 [[ -n "$DEB" ]] && deb_json="{\"file\": \"$(basename "$DEB")\", \"mb\": $(du -m "$DEB" | cut -f1), \"seconds\": $deb_s}"
 cat > "$DIST/package-info.json" <<EOF
 {"version": "$VERSION", "build_seconds": $build_s, "bundle_mb": $bundle_mb,
- "source_date_epoch": $SOURCE_DATE_EPOCH,
+ "source_date_epoch": $SOURCE_DATE_EPOCH, "glibc": "$glibc",
  "tar_gz": {"file": "$(basename "$TAR")", "mb": $(du -m "$TAR" | cut -f1), "seconds": $tar_s, "sha256": "$tar_sha"},
  "deb": $deb_json}
 EOF

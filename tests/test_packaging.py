@@ -70,7 +70,7 @@ def test_desktop_entry_is_complete() -> None:
     parser.read(PACKAGING / "linux" / "openhcs-gui.desktop", encoding="utf-8")
     entry = parser["Desktop Entry"]
     assert entry["Type"] == "Application"
-    assert entry["Exec"].split()[0] == "openhcs-gui"
+    assert entry["Exec"] == "openhcs-gui %f"  # a file manager's "Open with" passes the plate (issue 17)
     assert entry["Icon"] == "openhcs-gui"
     assert entry["Terminal"] == "false"
     categories = entry["Categories"]
@@ -103,14 +103,69 @@ def test_package_extra_and_make_targets() -> None:
     assert "\npackage:" in makefile and "\npackage-test:" in makefile
 
 
+WORKFLOW = ROOT / ".github" / "workflows" / "installers.yml"
+
+
 def test_ci_workflow_builds_on_three_systems() -> None:
-    workflow = yaml.safe_load((PACKAGING / "ci" / "build.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     runners = [item["os"] for item in workflow["jobs"]["bundle"]["strategy"]["matrix"]["include"]]
-    assert any(r.startswith("ubuntu") for r in runners)
+    assert "ubuntu-22.04" in runners  # the oldest glibc we support (2.35)
     assert any(r.startswith("windows") for r in runners)
-    assert any(r.startswith("macos") for r in runners)
-    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["bundle"]["steps"])
-    assert "--smoke-test" in steps and "openhcs-gui.spec" in steps
+    assert {"macos-14", "macos-15-intel"} <= set(runners) and "macos-13" not in runners  # retired
+    steps = workflow["jobs"]["bundle"]["steps"]
+    runs = " ".join(str(s.get("run", "")) for s in steps)
+    assert "--smoke-test" in runs and "openhcs-gui.spec" in runs
+    assert "-c packaging/constraints.txt" in runs and "SOURCE_DATE_EPOCH" in runs
+    assert "openhcs-gui-cli.exe" in runs  # Windows: the console executable is exercised
+    linux = next(s for s in steps if s.get("name", "").startswith("Linux: bundle"))
+    assert linux["env"]["OPENHCS_MAX_GLIBC"] == "2.35"
+    assert not (PACKAGING / "ci").exists()  # one workflow, where GitHub runs it
+
+
+def test_build_script_accepts_a_python_command_name(tmp_path: Path) -> None:
+    """The CI sets ``PYTHON: python``: build.sh must find it on PATH, not reject it with ``-x``."""
+    bash = shutil.which("bash")
+    assert bash is not None
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "fakepython"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexit 3\n', encoding="utf-8")
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "PYTHON": "fakepython", "HOME": str(tmp_path)}
+    run = subprocess.run([bash, str(PACKAGING / "build.sh"), "--no-deb"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3, run.stderr  # stopped by the fake interpreter, not by "not found" (2)
+    first = calls.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "packaging/make_constraints.py --check"  # pins are checked before building
+
+
+def test_constraints_pin_every_runtime_requirement_within_its_bounds() -> None:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    maker = _load(PACKAGING / "make_constraints.py")
+    pins = maker.read_pins(PACKAGING / "constraints.txt")
+    lines = [ln for ln in (PACKAGING / "constraints.txt").read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#")]
+    assert len(lines) == len(pins) and all("==" in ln for ln in lines)  # exact pins only
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        project = tomllib.load(fh)["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["package"]:
+        req = Requirement(line)
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in packaging/constraints.txt"
+        assert req.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {req}"
+    build = (PACKAGING / "build.sh").read_text(encoding="utf-8")
+    assert "packaging/constraints.txt" in build
+
+
+def test_build_script_makes_reproducible_tarballs() -> None:
+    build = (PACKAGING / "build.sh").read_text(encoding="utf-8")
+    for needed in ("export SOURCE_DATE_EPOCH PYTHONHASHSEED=0", "--sort=name", '--mtime="@$SOURCE_DATE_EPOCH"',
+                   "--owner=0 --group=0 --numeric-owner", "gzip -n"):
+        assert needed in build, needed
+    spec = (PACKAGING / "openhcs-gui.spec").read_text(encoding="utf-8")
+    assert 'name=APP_NAME + "-cli"' in spec and "console=True" in spec  # Windows console executable
 
 
 def _fake_smoke_output(tmp_path: Path, canvas: np.ndarray) -> Path:
