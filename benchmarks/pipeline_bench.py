@@ -1,18 +1,22 @@
 """Engine figures: end-to-end overhead, memory-first vs all-disk, worker scaling, peak RSS.
 
-The pipeline is the product's demo pipeline written out here (gaussian blur
-sigma 1 -> top-hat background subtraction radius 10 -> Otsu threshold + count,
-the last step to zarr), grouped by site as the engine does: one stack of the
-well's sites per channel. The baseline calls the *same registered functions*
-on the same stacks in a plain thread-pool loop over wells and writes the
-labels with the same ``ZarrBackend`` and the table with :mod:`csv`, so the
-difference is what the engine adds: planning, the memory VFS, progress
-events, per-well tables and provenance.
+The pipeline is the product's demo pipeline, loaded from
+``resources/demo_pipeline.json`` so the figures follow it (today: gaussian blur
+sigma 1 -> top-hat background sized from the 9 µm nucleus diameter ->
+``segment_nuclei`` with per-object tables, the last step to zarr). The
+baseline calls the *same registered functions with the same kwargs* on the
+same stacks (grouped as each step's ``variable_components`` say, the plate's
+pixel size passed where a function declares ``pixel_size_um``, as the engine
+does) in a plain thread-pool loop over wells, and writes the labels with the
+same ``ZarrBackend`` and the tables with :mod:`csv`, so the difference is what
+the engine adds: planning, the memory VFS, progress events, per-well tables
+and provenance.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import shutil
@@ -27,27 +31,32 @@ import numpy as np
 from benchmarks._core import Figure, median_time, paired_medians
 from benchmarks.plate import BenchPlate, subset_plate
 
-__all__ = ["pipeline_figures", "rss_figures", "build_pipeline", "STEPS"]
+__all__ = ["pipeline_figures", "rss_figures", "build_pipeline", "demo_steps"]
 
-#: (step name, registered function, kwargs): the demo pipeline's steps.
-STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("blur", "gaussian_blur", {"sigma": 1.0}),
-    ("background", "subtract_background", {"method": "tophat", "radius": 10}),
-    ("count", "count_objects", {"smooth_sigma": 1.0, "min_size": 20}),
-]
+_AXES = ("site", "channel", "z")
+
+
+def demo_steps() -> list[tuple[str, Any, dict[str, Any], tuple[str, ...]]]:
+    """``(step name, function, kwargs, variable components)`` of each step of the demo pipeline."""
+    from openhcs_gui.pipeline.demo import load_demo_pipeline
+
+    out = []
+    for step in load_demo_pipeline():
+        func, kwargs = step.func if isinstance(step.func, tuple) else (step.func, step.kwargs)
+        out.append((step.name, func, dict(kwargs), tuple(c.value for c in step.variable_components)))
+    return out
 
 
 def build_pipeline(all_disk: bool = False) -> Any:
-    """The 3-step pipeline; ``all_disk`` puts every step's output on disk (TIFF)."""
-    from openhcs_gui import Backend, FunctionStep, Pipeline
-    from openhcs_gui.functions import get_function
+    """The demo pipeline; ``all_disk`` puts every step's output on disk (TIFF)."""
+    from openhcs_gui import Backend
+    from openhcs_gui.pipeline.demo import load_demo_pipeline
 
-    steps = []
-    for i, (name, fn, kwargs) in enumerate(STEPS):
-        last = i == len(STEPS) - 1
-        backend = Backend.DISK if all_disk else (Backend.ZARR if last else None)
-        steps.append(FunctionStep(get_function(fn).func, name=name, backend=backend, **kwargs))
-    return Pipeline(steps)
+    pipeline = load_demo_pipeline()
+    if all_disk:
+        for step in pipeline:
+            step.backend = Backend.DISK
+    return pipeline
 
 
 def _config(out: Path, workers: int) -> Any:
@@ -68,47 +77,59 @@ def _run_engine(index: Any, out: Path, workers: int, all_disk: bool = False) -> 
     return result
 
 
+def _groups(keys: list[Any], vary: tuple[str, ...]) -> list[list[Any]]:
+    """Keys cut into the stacks a step's function gets: fixed components equal, sorted."""
+    fixed = [a for a in _AXES if a not in vary]
+    out: dict[tuple[int, ...], list[Any]] = {}
+    for key in sorted(keys):
+        out.setdefault(tuple(getattr(key, a) for a in fixed), []).append(key)
+    return [out[g] for g in sorted(out)]
+
+
 def _run_plain(idx: Any, out: Path, workers: int) -> None:
-    """The same functions in a plain loop: read TIFFs, stack sites per channel, write zarr."""
+    """The same functions in a plain loop: read TIFFs, group as each step says, write zarr + csv."""
     import tifffile
 
-    from openhcs_gui.functions import get_function
     from openhcs_gui.vfs.zarr_store import ZarrBackend
 
-    funcs = [(get_function(fn).func, kw) for _, fn, kw in STEPS]
+    pixel_size = idx.metadata.pixel_size_um
+    steps = []
+    for name, func, kwargs, vary in demo_steps():
+        if "pixel_size_um" in inspect.signature(func).parameters and "pixel_size_um" not in kwargs:
+            kwargs = {**kwargs, "pixel_size_um": pixel_size}
+        steps.append((name, func, kwargs, vary))
     store = out / "plain" / "images.zarr"
     zb = ZarrBackend()
 
-    def one_well(well: str) -> list[dict[str, Any]]:
-        keys = idx.keys(well=well)
-        images = {k: tifffile.imread(idx.images[k]) for k in keys}
-        rows: list[dict[str, Any]] = []
-        outs, paths = [], []
-        for ch in idx.channels:
-            group = [k for k in keys if k.channel == ch]
-            stack: Any = np.stack([images[k] for k in group])
-            table: list[dict[str, Any]] = []
-            for fn, kw in funcs:
-                res = fn(stack, **kw)
-                if isinstance(res, tuple):
-                    stack, tables = res
-                    table = tables["objects"]
-                else:
-                    stack = res
-            for k, plane in zip(group, stack, strict=True):
-                outs.append(plane)
-                paths.append(f"{store}/{k.filename()}")
-            rows.extend({"well": well, "channel": ch, **r} for r in table)
-        zb.save_batch(outs, paths)
-        return rows
+    def one_well(well: str) -> dict[str, list[dict[str, Any]]]:
+        images = {k: tifffile.imread(idx.images[k]) for k in idx.keys(well=well)}
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for _name, func, kwargs, vary in steps:
+            outputs = {}
+            for group in _groups(list(images), vary):
+                result = func(np.stack([images[k] for k in group]), **kwargs)
+                stack, produced = result if isinstance(result, tuple) else (result, {})
+                for table, rows in produced.items():
+                    for r in rows:
+                        key = group[int(r.get("index", 0))]
+                        tables.setdefault(table, []).append(
+                            {"well": well, "site": key.site, "channel": key.channel,
+                             **{c: v for c, v in r.items() if c != "index"}})
+                outputs.update(zip(group, stack, strict=True))
+            images = outputs
+        keys = sorted(images)
+        zb.save_batch([images[k] for k in keys], [f"{store}/{k.filename()}" for k in keys])
+        return tables
 
     with ThreadPoolExecutor(workers) as ex:
-        rows = [r for rs in ex.map(one_well, idx.wells) for r in rs]
+        per_well = list(ex.map(one_well, idx.wells))
     zb.close()
-    with open(out / "plain" / "objects.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    for table in per_well[0]:
+        rows = [r for tables in per_well for r in tables.get(table, [])]
+        with open(out / "plain" / f"{table}.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def pipeline_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
@@ -142,7 +163,7 @@ def pipeline_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
             t_w[w] = median_time(lambda w=w: _run_engine(index, out, w), reps, clean)
     shutil.rmtree(out, ignore_errors=True)
     return [
-        Figure("pipeline.end_to_end", "end-to-end 3-step pipeline (engine)", t_engine, t_plain,
+        Figure("pipeline.end_to_end", "end-to-end demo pipeline (engine)", t_engine, t_plain,
                "s", t_engine / t_plain - 1.0, "<= 0.1",
                "engine overhead: engine s / plain-loop s - 1",
                mb / t_engine, mb / t_plain,
