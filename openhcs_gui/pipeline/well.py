@@ -42,7 +42,7 @@ from openhcs_gui.pipeline.events import (
     WellFailed,
     WellFinished,
 )
-from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan
+from openhcs_gui.pipeline.planner import ExecutionPlan, StepPlan, output_kind
 from openhcs_gui.pipeline.result import WellError
 from openhcs_gui.pipeline.step import FunctionStep, component_value, func_label
 from openhcs_gui.pipeline.tables import add_physical_units, name_channels
@@ -139,12 +139,14 @@ def run_step(
     """
     outputs: dict[ImageKey, np.ndarray] = {}
     tables: dict[str, Rows] = {}
+    labels_step = output_kind(step.func) == "labels"
     with_time = any(k.t != 1 for k in images)  # rows name their time point on a time-lapse plate
     for group in step.groups(list(images)).values():
         channel = group[0].channel if step.group_by is not None else None
         chain = step.chain_for(channel)
-        if chain is None:  # channel not handled by a dict func: pass through
-            outputs.update({k: images[k] for k in group})
+        if chain is None:  # channel not handled by a dict func: pass through...
+            if not labels_step:  # ...unless the step makes labels: a raw image is no label image
+                outputs.update({k: images[k] for k in group})
             continue
         stack = np.stack([images[k] for k in group])
         stack.flags.writeable = False  # functions must copy before editing in place

@@ -37,6 +37,7 @@ from openhcs_gui.pipeline import FunctionStep
 from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.list_model import Column, EventedListModel
 from openhcs_gui.ui.session import Session, copy_step
+from openhcs_gui.ui.step_channels import channel_choices
 from openhcs_gui.ui.step_form import StepFormWidget, make_step
 
 __all__ = ["PipelineEditor", "output_text", "next_free_workspace"]
@@ -192,6 +193,7 @@ class PipelineEditor(QWidget):
             listen(self, signal, self._on_pipeline_event)
         _connect_tree(self, session.cfg, self._on_pipeline_event)
         session.plate_changed.connect(self._on_pipeline_event)
+        session.plate_changed.connect(self._on_session_plate_changed)
         session.result_changed.connect(self._on_pipeline_event)  # a run took the planned folder
         self.refresh_plan()
 
@@ -263,11 +265,16 @@ class PipelineEditor(QWidget):
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.form_area.setWidget(placeholder)
             return
-        self.step_form = StepFormWidget(step, self._inherited_backend, self)
+        self.step_form = StepFormWidget(step, self._inherited_backend, self,
+                                        channels=channel_choices(self._session.plate))
         self.step_form.function_changed.connect(self._on_step_form_function_changed)
         self.step_form.message.connect(self.message)
         self.step_form.errors_changed.connect(self._on_step_form_errors_changed)
         self.form_area.setWidget(self.step_form)
+
+    def _on_session_plate_changed(self, _plate: Any) -> None:
+        if self.step_form is not None:  # the channel choices are the new plate's
+            self._show_form(self.step_form.step)
 
     def _on_step_form_errors_changed(self, errors: dict[str, str]) -> None:
         self._session.set_form_errors("step form", errors)

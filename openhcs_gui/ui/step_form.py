@@ -9,18 +9,27 @@ pipeline (function and keyword arguments must change together to validate).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from openhcs_gui.constants import Component
 from openhcs_gui.errors import OpenHCSError
 from openhcs_gui.functions import get_function, list_functions, name_of
 from openhcs_gui.pipeline import FunctionStep
 from openhcs_gui.ui.docstrings import parameter_docs, summary_html
+from openhcs_gui.ui.editors import FocusComboBox
 from openhcs_gui.ui.forms import KwargsFormWidget, ModelFormWidget, validation_message
+from openhcs_gui.ui.step_channels import (
+    ChannelTargetWidget,
+    GroupingWidget,
+    channel_choices,
+    channel_label,
+)
 
 __all__ = ["StepFormWidget", "make_step"]
 
@@ -40,6 +49,13 @@ def make_step(function_name: str, name: str | None = None, **options: Any) -> Fu
 class StepFormWidget(QWidget):
     """Editor of one step; writes every edit straight to the step.
 
+    Above the parameters: which channels the step applies to (the plate's
+    channel names), whether each channel gets its own function, and what
+    varies inside one call (:mod:`~openhcs_gui.ui.step_channels`). A subset of
+    channels, or per-channel functions, is the engine's dict-by-channel step
+    (``func = {channel: (function, kwargs)}``); all channels with one function
+    is a plain step again.
+
     Parameters
     ----------
     step
@@ -49,6 +65,8 @@ class StepFormWidget(QWidget):
         ``None`` (shown as the combo's *inherit* text).
     parent
         Owning widget.
+    channels
+        Channel number -> name of the open plate (``{}``: no plate open).
 
     Attributes
     ----------
@@ -69,12 +87,19 @@ class StepFormWidget(QWidget):
         step: FunctionStep,
         inherited_backend: Callable[[], Any],
         parent: QWidget | None = None,
+        *,
+        channels: Mapping[int, str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.step = step
         self._inherited_backend = inherited_backend
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        entries = self._entries()
+        self._channels = channel_choices(None, entries or ()) if not channels else dict(channels)
+        for c in entries or ():
+            self._channels.setdefault(c, "")
+        self.per_channel_mode = entries is not None and _shared(entries) is None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self.options = ModelFormWidget(
             step,
             fields=("name", "force_disk_output", "backend"),
@@ -83,61 +108,36 @@ class StepFormWidget(QWidget):
         )
         self.options.editors["force_disk_output"].inner.setText("also write to disk (checkpoint)")
         self.options.errors_changed.connect(self._on_form_errors_changed)
-        top = QFormLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        self.function_combo = QComboBox(self)
-        func, kwargs = self._callable_and_kwargs()
-        current = name_of(func) if func is not None else None
-        self.function_combo.addItems([f.name for f in list_functions()])
-        if current is None:
-            self.function_combo.insertItem(0, "(chain — edit in the pipeline file)")
-            self.function_combo.setEnabled(False)
-            self.function_combo.setCurrentIndex(0)
-        else:
-            self.function_combo.setCurrentText(current)
-        self.function_combo.currentTextChanged.connect(self._on_function_combo_changed)
-        top.addRow("Function", self.function_combo)
-        layout.addLayout(top)
-        doc = get_function(current).func.__doc__ if current else None
-        # Rich text: the docstring's RST (``sigma``) shown as code, not backticks.
-        self.doc_label = QLabel(summary_html(doc), self)
-        self.doc_label.setTextFormat(Qt.TextFormat.RichText)
-        self.doc_label.setWordWrap(True)
-        self.doc_label.setStyleSheet("color: #9aa0a6;")
-        layout.addWidget(self.doc_label)
-        layout.addWidget(self.options)
-        self.kwargs_form: KwargsFormWidget | None = None
-        if current is not None and get_function(current).parameters:
-            self.kwargs_form = KwargsFormWidget(
-                get_function(current).parameters, kwargs, docs=parameter_docs(doc), parent=self
-            )
-            self.kwargs_form.kwargs_changed.connect(self._on_kwargs_form_changed)
-            self.kwargs_form.form.errors_changed.connect(self._on_form_errors_changed)
-            params_title = QLabel("<b>Parameters</b>", self)
-            layout.addWidget(params_title)
-            layout.addWidget(self.kwargs_form)
-        layout.addStretch(1)
+        self._body: QWidget | None = None
+        self._build()
+        self._layout.addWidget(self.options)
+        self._layout.addStretch(1)
 
-    def errors(self) -> dict[str, str]:
-        """Invalid values shown in this form, keyed ``"<step> › <field>"``."""
-        errors = dict(self.options.errors())
-        if self.kwargs_form is not None:
-            errors.update(self.kwargs_form.form.errors())
-        return {f"{self.step.name} › {field}": message for field, message in errors.items()}
-
-    def _on_form_errors_changed(self, *_: object) -> None:
-        self.errors_changed.emit(self.errors())
+    # -- reading the step ------------------------------------------------------
+    def _entries(self) -> dict[int, Any] | None:
+        """Channel -> ``(func, kwargs)`` (or the raw spec of a chain) for a dict step; ``None`` otherwise."""
+        func = self.step.func
+        if not isinstance(func, dict):
+            return None
+        out: dict[int, Any] = {}
+        for channel in func:
+            chain = self.step.chain_for(channel)
+            out[channel] = chain[0] if chain is not None and len(chain) == 1 else func[channel]
+        return out
 
     def _callable_and_kwargs(self) -> tuple[Any, dict[str, Any]]:
-        """The step's one function and its kwargs; ``(None, {})`` for a chain or per-channel dict.
+        """The step's one function and its kwargs (shared by every chosen channel); ``(None, {})`` otherwise.
 
         A step holds its keyword arguments either in ``step.kwargs`` or, as a
         loaded pipeline file gives it, in a ``(func, kwargs)`` pair.
         """
         func = self.step.func
+        if isinstance(func, dict):
+            shared = _shared(self._entries() or {})
+            return shared if shared is not None else (None, {})
         if isinstance(func, tuple) and len(func) == 2 and callable(func[0]):
             return func[0], dict(func[1])
-        if callable(func) and not isinstance(func, list | dict):
+        if callable(func) and not isinstance(func, list):
             return func, dict(self.step.kwargs)
         return None, {}
 
@@ -145,9 +145,182 @@ class StepFormWidget(QWidget):
         func, _ = self._callable_and_kwargs()
         return name_of(func) if func is not None else None
 
+    def targeted(self) -> list[int] | None:
+        """Channels the step applies to; ``None`` = every channel."""
+        entries = self._entries()
+        return None if entries is None else sorted(entries)
+
+    # -- building ----------------------------------------------------------------
+    def _build(self) -> None:
+        """(Re)build everything above the output options from the step as it is now."""
+        if self._body is not None:
+            self._body.hide()
+            self._body.deleteLater()
+        body = self._body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.insertWidget(0, body)
+        top = QFormLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        func, kwargs = (None, {}) if self.per_channel_mode else self._callable_and_kwargs()
+        current = name_of(func) if func is not None else None
+        self.function_combo = self._function_combo(current, "(different per channel)" if self.per_channel_mode
+                                                   else "(chain — edit in the pipeline file)")
+        self.function_combo.currentTextChanged.connect(self._on_function_combo_changed)
+        top.addRow("Function", self.function_combo)
+        targeted = self.targeted()
+        self.channel_target = ChannelTargetWidget(self._channels, targeted, body)
+        self.channel_target.changed.connect(self._on_channel_target_changed)
+        top.addRow("Channels", self.channel_target)
+        self.per_channel_box = QCheckBox("a different function or settings for each channel", body)
+        self.per_channel_box.setChecked(self.per_channel_mode)
+        self.per_channel_box.setEnabled(self.per_channel_mode or current is not None)
+        self.per_channel_box.toggled.connect(self._on_per_channel_toggled)
+        top.addRow("", self.per_channel_box)
+        disabled = (Component.CHANNEL,) if targeted is not None else ()
+        self.grouping = GroupingWidget(self.step.variable_components, disabled, body)
+        self.grouping.changed.connect(self._on_grouping_changed)
+        top.addRow("Each call gets", self.grouping)
+        layout.addLayout(top)
+        doc = get_function(current).func.__doc__ if current else None
+        # Rich text: the docstring's RST (``sigma``) shown as code, not backticks.
+        self.doc_label = QLabel(summary_html(doc), body)
+        self.doc_label.setTextFormat(Qt.TextFormat.RichText)
+        self.doc_label.setWordWrap(True)
+        self.doc_label.setStyleSheet("color: #9aa0a6;")
+        layout.addWidget(self.doc_label)
+        self.kwargs_form: KwargsFormWidget | None = None
+        self.channel_forms: dict[int, KwargsFormWidget] = {}
+        self.channel_combos: dict[int, QComboBox] = {}
+        if self.per_channel_mode:
+            self._build_per_channel(layout)
+        elif current is not None and get_function(current).parameters:
+            self.kwargs_form = self._kwargs_form(current, kwargs, body)
+            self.kwargs_form.kwargs_changed.connect(self._on_kwargs_form_changed)
+            layout.addWidget(QLabel("<b>Parameters</b>", body))
+            layout.addWidget(self.kwargs_form)
+
+    def _function_combo(self, current: str | None, placeholder: str) -> QComboBox:
+        combo = FocusComboBox(self._body)
+        combo.addItems([f.name for f in list_functions()])
+        if current is None:
+            combo.insertItem(0, placeholder)
+            combo.setEnabled(False)
+            combo.setCurrentIndex(0)
+        else:
+            combo.setCurrentText(current)
+        return combo
+
+    def _kwargs_form(self, function_name: str, kwargs: Mapping[str, Any], parent: QWidget) -> KwargsFormWidget:
+        reg = get_function(function_name)
+        form = KwargsFormWidget(reg.parameters, kwargs, docs=parameter_docs(reg.func.__doc__), parent=parent)
+        form.form.errors_changed.connect(self._on_form_errors_changed)
+        return form
+
+    def _build_per_channel(self, layout: QVBoxLayout) -> None:
+        for channel, entry in (self._entries() or {}).items():
+            layout.addWidget(QLabel(f"<b>{channel_label(channel, self._channels.get(channel, ''))}</b>", self._body))
+            if not (isinstance(entry, tuple) and callable(entry[0])):
+                layout.addWidget(QLabel("(chain — edit in the pipeline file)", self._body))
+                continue
+            func, kwargs = entry
+            combo = self._function_combo(name_of(func), "(unregistered function)")
+            combo.currentTextChanged.connect(partial(self._on_channel_function_changed, channel))
+            layout.addWidget(combo)
+            self.channel_combos[channel] = combo
+            name = name_of(func)
+            if name is not None and get_function(name).parameters:
+                form = self._kwargs_form(name, kwargs, self._body)  # type: ignore[arg-type]
+                form.kwargs_changed.connect(partial(self._on_channel_kwargs_changed, channel))
+                layout.addWidget(form)
+                self.channel_forms[channel] = form
+
+    def errors(self) -> dict[str, str]:
+        """Invalid values shown in this form, keyed ``"<step> › <field>"``."""
+        errors = dict(self.options.errors())
+        for form in [self.kwargs_form, *self.channel_forms.values()]:
+            if form is not None:
+                errors.update(form.form.errors())
+        return {f"{self.step.name} › {field}": message for field, message in errors.items()}
+
     def refresh_inherited(self) -> None:
         """Re-read the planner's backend for the *inherit* text."""
         self.options.refresh_inherited()
+
+    # -- writing the step ----------------------------------------------------------
+    def _write(self, change: Callable[[], None], rebuild: bool = True) -> None:
+        try:
+            change()
+        except (ValidationError, ValueError, OpenHCSError) as e:
+            self.message.emit(f"Step {self.step.name!r}: {validation_message(e)}")
+        if rebuild:
+            self._build()
+
+    def _on_form_errors_changed(self, *_: object) -> None:
+        self.errors_changed.emit(self.errors())
+
+    def _on_channel_target_changed(self, chosen: list[int]) -> None:
+        entries = self._entries()
+        func, kwargs = self._callable_and_kwargs()
+        if not self.per_channel_mode and func is not None and set(chosen) == set(self._channels):
+            self._write(lambda: self._set_single(func, kwargs))
+            return
+        if self.per_channel_mode and entries:
+            template = next(iter(entries.values()))
+            new = {c: entries.get(c, template) for c in chosen}
+        elif func is not None:
+            new = {c: (func, dict(kwargs)) for c in chosen}
+        else:
+            return
+        self._write(lambda: self._set_dict(new))
+
+    def _set_single(self, func: Any, kwargs: dict[str, Any]) -> None:
+        self.step.set_function(func, **kwargs)
+        self.step.group_by = None
+
+    def _set_dict(self, entries: dict[int, Any]) -> None:
+        if Component.CHANNEL in self.step.variable_components:  # one call holds one channel now
+            rest = tuple(c for c in self.step.variable_components if c is not Component.CHANNEL)
+            self.step.variable_components = rest or (Component.SITE,)
+        if isinstance(self.step.func, dict):
+            self.step.func = entries
+        else:
+            self.step.set_function(entries)
+
+    def _on_per_channel_toggled(self, on: bool) -> None:
+        func, kwargs = self._callable_and_kwargs()
+        if on:
+            self.per_channel_mode = True
+            if not isinstance(self.step.func, dict) and func is not None:
+                self._write(lambda: self._set_dict({c: (func, dict(kwargs)) for c in self._channels}))
+            else:
+                self._build()
+            return
+        entries = self._entries() or {}
+        first = next((e for e in entries.values() if isinstance(e, tuple)), None)
+        self.per_channel_mode = False
+        if first is None:
+            self._build()
+            return
+        same = {c: (first[0], dict(first[1])) for c in entries}
+        self._write(lambda: self._set_single(*first) if set(entries) == set(self._channels)
+                    else self._set_dict(same))
+
+    def _on_grouping_changed(self, components: tuple[Component, ...]) -> None:
+        def change() -> None:
+            self.step.variable_components = components
+        self._write(change, rebuild=False)
+
+    def _on_channel_function_changed(self, channel: int, function_name: str) -> None:
+        reg = get_function(function_name)
+        new = dict(self._entries() or {})
+        new[channel] = (reg.func, reg.defaults())
+        self._write(lambda: self._set_dict(new))
+
+    def _on_channel_kwargs_changed(self, channel: int, kwargs: dict[str, Any]) -> None:
+        new = dict(self._entries() or {})
+        new[channel] = (new[channel][0], kwargs)
+        self._write(lambda: self._set_dict(new), rebuild=False)
 
     def _on_function_combo_changed(self, function_name: str) -> None:
         old = self.step
@@ -158,6 +331,12 @@ class StepFormWidget(QWidget):
                 force_disk_output=old.force_disk_output,
                 backend=old.backend,
             )
+            targeted = self.targeted()
+            if targeted is not None:
+                func, kwargs = new.func, dict(new.kwargs)
+                new.variable_components = tuple(c for c in new.variable_components
+                                                if c is not Component.CHANNEL) or (Component.SITE,)
+                new.set_function({c: (func, dict(kwargs)) for c in targeted})
         except (OpenHCSError, ValueError) as e:
             self.message.emit(str(e))
             return
@@ -165,9 +344,23 @@ class StepFormWidget(QWidget):
 
     def _on_kwargs_form_changed(self, kwargs: dict[str, Any]) -> None:
         try:
-            if isinstance(self.step.func, tuple):
+            if isinstance(self.step.func, dict):
+                func = self._callable_and_kwargs()[0]
+                self.step.func = {c: (func, dict(kwargs)) for c in self.step.func}
+            elif isinstance(self.step.func, tuple):
                 self.step.func = (self.step.func[0], kwargs)
             else:
                 self.step.kwargs = kwargs
         except (ValidationError, ValueError) as e:
             self.message.emit(f"Step {self.step.name!r}: {validation_message(e)}")
+
+
+def _shared(entries: Mapping[int, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """The one ``(func, kwargs)`` every channel of a dict step uses, or ``None`` when they differ."""
+    values = list(entries.values())
+    if not values or not all(isinstance(v, tuple) and len(v) == 2 and callable(v[0]) for v in values):
+        return None
+    first = values[0]
+    if all(v[0] is first[0] and dict(v[1]) == dict(first[1]) for v in values):
+        return first[0], dict(first[1])
+    return None
