@@ -4,31 +4,44 @@ from __future__ import annotations
 
 import math
 import statistics
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import pytest
 
 from openhcs_gui import FunctionStep, GlobalPipelineConfig, Pipeline
-from openhcs_gui.functions import gaussian_blur, segment_cells
+from openhcs_gui.functions import gaussian_blur
+from openhcs_gui.pipeline import load_pipeline
 from openhcs_gui.pipeline.measurements import WellMeasurement, well_measurements
 from openhcs_gui.plates import make_synthetic_plate, read_ground_truth
+
+CELLS_DEMO = files("openhcs_gui").joinpath("resources", "demo_cells_pipeline.json")
 
 
 @pytest.fixture(scope="module")
 def cells_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The shipped cells demo pipeline on a synthetic plate with touching nuclei."""
     root = tmp_path_factory.mktemp("heat")
     plate = make_synthetic_plate(root / "plate", wells=["A01", "A02", "B01"], sites=2, channels=2,
                                  shape=(256, 256), touching_pairs=3)
     cfg = GlobalPipelineConfig(num_workers=2)
     cfg.materialization_defaults.output_path = root / "out"
-    pipeline = Pipeline([
-        FunctionStep(gaussian_blur, name="blur", sigma=1.0),
-        FunctionStep(segment_cells, name="cells", variable_components=["channel"], backend="disk",
-                     nuclei_channel=1, cell_channel=2, diameter_um=9.0),
-    ])
+    with as_file(CELLS_DEMO) as path:
+        pipeline = load_pipeline(path)
+    assert [s.name for s in pipeline] == ["blur", "background", "cells"]
     result = pipeline.run(plate, cfg)
     assert result.status.value == "completed", result.errors
     return result, read_ground_truth(plate)
+
+
+def test_cells_demo_counts_every_field_within_5_percent(cells_run) -> None:  # type: ignore[no-untyped-def]
+    result, truth = cells_run
+    rows = result.get_table("cells", "objects")
+    assert len(rows) == len(truth) == 6  # one summary row per field (nuclei in DAPI only)
+    for row in rows:
+        expected = truth[(row["well"], row["site"])]
+        assert abs(row["object_count"] - expected) <= 0.05 * expected, (row["well"], row["site"])
+        assert row["cell_count"] == row["object_count"]
 
 
 def _by_label(result) -> dict[str, WellMeasurement]:  # type: ignore[no-untyped-def]
