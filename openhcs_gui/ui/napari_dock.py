@@ -1,0 +1,143 @@
+"""The napari plugin's dock widget: plate grid, pipeline editor, run and outputs in a plain napari window.
+
+A thin container: it builds the same panels as the main window
+(:mod:`openhcs_gui.ui.main_window`) over one :class:`~openhcs_gui.ui.session.Session`,
+and puts what they produce into the host ``napari.Viewer`` (the main window
+owns its own embedded viewer instead). Clicking a well shows its fields;
+double-clicking an output shows it over them, labels on top, in µm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from openhcs_gui.ui.outputs_panel import OutputsPanel
+from openhcs_gui.ui.pipeline_editor import PipelineEditor
+from openhcs_gui.ui.plate_panel import PlatePanel
+from openhcs_gui.ui.run_panel import RunPanel
+from openhcs_gui.ui.session import Session
+from openhcs_gui.ui.viewer import LayerSpec, plate_channel_colormap
+from openhcs_gui.ui.workers import Task, TaskOwner
+
+__all__ = ["OpenHCSDock"]
+
+#: ``metadata["openhcs_dock"]`` marks the layers this dock added (replaced on the next well/output).
+_OWNED = "openhcs_dock"
+
+
+class OpenHCSDock(QWidget):
+    """OpenHCS in a napari dock: Plate (well grid) | Pipeline (steps, run, outputs).
+
+    Parameters
+    ----------
+    napari_viewer
+        The host viewer (npe2 passes it by this name).
+    parent
+        Owning widget.
+    """
+
+    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.session = Session()
+        self.tasks = TaskOwner(self)
+        self.plate_panel = PlatePanel(self.session, self, tasks=self.tasks)
+        self.pipeline_editor = PipelineEditor(self.session, self)
+        self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
+        self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        pipeline = QSplitter(Qt.Orientation.Vertical, self)
+        for panel in (self.pipeline_editor, self.run_panel, self.outputs_panel):
+            pipeline.addWidget(panel)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.plate_panel, "Plate")
+        self.tabs.addTab(pipeline, "Pipeline")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status)
+        self.plate_panel.open_requested.connect(self._on_plate_panel_open_requested)
+        self.plate_panel.well_layers_ready.connect(self._on_plate_panel_well_layers_ready)
+        self.outputs_panel.layers_ready.connect(self._on_outputs_panel_layers_ready)
+        self.run_panel.run_finished.connect(self._on_run_panel_run_finished)
+        self.run_panel.run_failed.connect(self.status.setText)
+        for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
+            panel.message.connect(self.status.setText)
+
+    # -- public API -------------------------------------------------------------
+    def open_plate(self, path: str | Path) -> Task:
+        """Index the plate at ``path`` in a worker; its grid and first well follow."""
+        from openhcs_gui.plates import open_plate
+
+        self.status.setText(f"Scanning {path}…")
+        return self.tasks.submit(open_plate, Path(path), name="open plate",
+                                 on_finished=self._on_plate_scanned, on_failed=self._on_task_failed)
+
+    def owned_layers(self) -> list[Any]:
+        """The viewer layers this dock added (the user's own layers are never touched)."""
+        return [layer for layer in self.viewer.layers if layer.metadata.get(_OWNED)]
+
+    def show_specs(self, specs: list[LayerSpec]) -> list[Any]:
+        """Replace this dock's layers in the viewer by ``specs`` (µm scale, plate colours)."""
+        for layer in self.owned_layers():
+            self.viewer.layers.remove(layer)
+        plate = self.session.plate
+        px = float(plate.pixel_size_um) if plate is not None and plate.pixel_size_um else 1.0
+        n_images = sum(spec.kind != "labels" for spec in specs)
+        added = []
+        for spec in specs:
+            first = spec.data[0] if spec.multiscale else spec.data
+            ndim = len(first.shape)
+            common = {"name": spec.name, "multiscale": spec.multiscale, "visible": spec.visible,
+                      "metadata": {**spec.metadata, _OWNED: True},
+                      "scale": (1.0,) * (ndim - 2) + (px, px)}
+            if spec.kind == "labels":
+                added.append(self.viewer.add_labels(spec.data, opacity=0.6, **common))
+                continue
+            colormap = spec.colormap
+            channel = spec.metadata.get("channel")
+            if plate is not None and channel is not None and spec.metadata.get("source") == "plate":
+                colormap = plate_channel_colormap(plate, channel)
+            added.append(self.viewer.add_image(
+                spec.data, contrast_limits=list(spec.contrast), colormap=colormap,
+                blending="additive" if n_images > 1 else "translucent_no_depth", **common))
+        if added:
+            self.viewer.reset_view()
+        return added
+
+    # -- handlers ---------------------------------------------------------------
+    def _on_plate_panel_open_requested(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open plate folder")
+        if path:
+            self.open_plate(path)
+
+    def _on_plate_scanned(self, plate: Any) -> None:
+        self.session.set_plate(plate)
+        self.status.setText(f"Opened {plate.name}: {len(plate.wells)} wells. Click a well to view it.")
+        if plate.wells:
+            self.plate_panel.show_well(plate.wells[0])
+
+    def _on_plate_panel_well_layers_ready(self, well: str, layers: list[Any]) -> None:
+        self.show_specs(layers)
+        self.status.setText(f"Showing raw images of {well}.")
+
+    def _on_outputs_panel_layers_ready(self, layers: list[Any]) -> None:
+        self.show_specs(layers)
+
+    def _on_run_panel_run_finished(self, result: Any) -> None:
+        self.status.setText(f"Run {result.status.value}: double-click an output to view it.")
+
+    def _on_task_failed(self, error: BaseException, _tb: str = "") -> None:
+        self.status.setText(f"Cannot open plate: {error}")
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Stop a running pipeline and background reads; never blocks."""
+        if self.run_panel.running:
+            self.run_panel.cancel_run()
+        self.tasks.close()
+        super().closeEvent(event)
