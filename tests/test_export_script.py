@@ -138,3 +138,30 @@ def test_script_without_output_writes_next_to_the_plate_and_explains_usage(tmp_p
     run = subprocess.run([sys.executable, str(script), str(plate)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert any((tmp_path / "p2_workspace").rglob("A01_*.tif"))
+
+
+def test_file_menu_exports_the_edited_pipeline_and_config(qtbot, tmp_path: Path) -> None:
+    """File → Export as Python script writes what the editor and the config form hold."""
+    from PySide6.QtCore import QSettings
+
+    from openhcs_gui.ui import workers
+    from openhcs_gui.ui.app import create_main_window
+
+    window = create_main_window(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    try:
+        action = window.menus.actions["export_script"]
+        assert action.text().startswith("&Export as Python script")
+        for step in _pipeline():
+            window.session.pipeline.append(step)
+        window.session.cfg.zarr.compression_level = 7
+        target = tmp_path / "from_gui.py"
+        window.menus.export_script(target)
+        qtbot.waitUntil(lambda: "from_gui.py" in window.statusBar().currentMessage(), timeout=30000)
+        namespace = _load_script(target)
+        rebuilt = namespace["build_pipeline"]().to_dict()  # type: ignore[operator]
+        assert rebuilt["steps"] == _pipeline().to_dict()["steps"]
+        assert namespace["build_config"]().zarr.compression_level == 7  # type: ignore[operator]
+    finally:
+        window.close()
+        window.deleteLater()
+        assert workers.wait_idle(timeout=60)
