@@ -2,14 +2,15 @@
 
 Scanning a plate and reading a well's images are engine calls run on the
 window's workers (:mod:`openhcs_gui.ui.workers`); the panel only shows what comes
-back. After a run, any numeric column of any result table can colour the grid
-(mean per well) — a plate heatmap that makes an edge effect or a dose series
-visible at a glance.
+back. After a run, "Colour wells by" offers the engine's named per-well
+measurements (``RunResult.well_measurements``: "Nuclei count", "Mean nuclear
+area (µm²)", "Mean cell intensity" …) with a second chooser for the channel a
+measurement is taken in — a plate heatmap that makes an edge effect or a dose
+series visible at a glance. Failed wells are marked apart from unmeasured ones.
 """
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any
 
@@ -17,7 +18,6 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from openhcs_gui.constants import Backend
+from openhcs_gui.ui.editors import FocusComboBox
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
 from openhcs_gui.ui.well_grid import WellGridModel, viridis
 from openhcs_gui.ui.workers import Task, TaskOwner
 
-__all__ = ["PlatePanel", "load_well_layers", "heatmap_sources", "well_means"]
+__all__ = ["PlatePanel", "load_well_layers", "heatmap_choices", "measurement_text"]
 
 
 def load_well_layers(plate: Any, well: str) -> list[LayerSpec]:
@@ -74,32 +75,14 @@ def load_well_layers(plate: Any, well: str) -> list[LayerSpec]:
         fm.close()
 
 
-def heatmap_sources(result: Any) -> list[tuple[str, int, str, str]]:
-    """``(label, step index, table, column)`` for every numeric column of every table."""
-    sources = []
-    for step in getattr(result, "steps", []):
-        for table in step.tables:
-            try:
-                rows = result.get_table(step.index, table)
-            except (OSError, KeyError, ValueError):
-                continue
-            if not rows:
-                continue
-            skip = {"well", "site", "channel", "z", "index"}
-            for column, value in rows[0].items():
-                if column not in skip and isinstance(value, int | float) and not isinstance(value, bool):
-                    sources.append((f"{step.name}: {table}.{column}", step.index, table, column))
-    return sources
+def heatmap_choices(result: Any) -> list[Any]:
+    """The result's per-well measurements (engine: ``RunResult.well_measurements``); reads CSVs, so a worker calls it."""
+    return list(result.well_measurements())
 
 
-def well_means(result: Any, step: int, table: str, column: str) -> dict[str, float]:
-    """Mean of ``column`` per well over the rows of ``table`` (a heatmap layer)."""
-    sums: dict[str, list[float]] = {}
-    for row in result.get_table(step, table):
-        value = row.get(column)
-        if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
-            sums.setdefault(str(row.get("well")), []).append(float(value))
-    return {w: sum(v) / len(v) for w, v in sums.items()}
+def measurement_text(m: Any) -> str:
+    """What the measurement chooser shows: ``Mean nuclear area (µm²)``, ``Nuclei count``."""
+    return f"{m.measurement or m.label} ({m.unit})" if m.unit else (m.measurement or m.label)
 
 
 class PlatePanel(QWidget):
@@ -133,8 +116,8 @@ class PlatePanel(QWidget):
         super().__init__(parent)
         self._session = session
         self._tasks = tasks if tasks is not None else TaskOwner(self)
-        self._sources: list[tuple[str, int, str, str]] = []
-        self._heatmap_task: Task | None = None
+        self._measurements: list[Any] = []
+        self._choices: dict[str, list[Any]] = {}
         self.open_button = QPushButton("Open plate…", self)
         self.open_button.clicked.connect(self.open_requested)
         self.info = QLabel("No plate open. Use “Open plate…” or File → Open plate (Ctrl+O).", self)
@@ -149,10 +132,15 @@ class PlatePanel(QWidget):
             header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             header.setMinimumSectionSize(34)
         self.grid.clicked.connect(self._on_grid_clicked)
-        self.heatmap_combo = QComboBox(self)
+        self.heatmap_combo = FocusComboBox(self)
         self.heatmap_combo.addItem("(no result yet)")
         self.heatmap_combo.setEnabled(False)
         self.heatmap_combo.currentIndexChanged.connect(self._on_heatmap_combo_changed)
+        self.channel_combo = FocusComboBox(self)
+        self.channel_combo.addItem("—")
+        self.channel_combo.setEnabled(False)
+        self.channel_combo.setToolTip("The channel the measurement is taken in")
+        self.channel_combo.currentIndexChanged.connect(self._on_channel_combo_changed)
         self.legend = QLabel(self)
         # label above the combo: measurement names ("count: objects.object_count") need the
         # dock's full width to be readable
@@ -160,6 +148,7 @@ class PlatePanel(QWidget):
         heat_row.setSpacing(1)
         heat_row.addWidget(QLabel("Colour wells by", self))
         heat_row.addWidget(self.heatmap_combo)
+        heat_row.addWidget(self.channel_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.open_button)
@@ -223,64 +212,106 @@ class PlatePanel(QWidget):
 
     # -- heatmap ---------------------------------------------------------------
     def _on_session_result_changed(self, result: Any) -> None:
-        self._sources = []
-        self.heatmap_combo.blockSignals(True)
-        self.heatmap_combo.clear()
-        self.heatmap_combo.addItem("(loading measurements…)" if result is not None else "(no result yet)")
-        self.heatmap_combo.setEnabled(False)
-        self.heatmap_combo.blockSignals(False)
+        self._measurements = []
+        self._choices = {}
+        for combo, text in ((self.heatmap_combo, "(loading measurements…)" if result is not None
+                             else "(no result yet)"), (self.channel_combo, "—")):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(text)
+            combo.setEnabled(False)
+            combo.blockSignals(False)
         self.grid_model.set_values({})
         self.grid_model.set_failed({e.well: e.message for e in reversed(getattr(result, "errors", []) or [])})
         self.legend.clear()
         if result is not None:
             self._tasks.submit(
-                heatmap_sources,
+                heatmap_choices,
                 result,
-                name="heatmap sources",
-                on_finished=self._on_sources_loaded,
+                name="heatmap measurements",
+                on_finished=self._on_measurements_loaded,
                 on_failed=partial(self._on_task_failed, "Cannot read result tables"),
             )
 
-    def _on_sources_loaded(self, sources: list[tuple[str, int, str, str]]) -> None:
-        self._sources = sources
-        self.heatmap_combo.blockSignals(True)
-        self.heatmap_combo.clear()
-        self.heatmap_combo.addItem("(none)" if sources else "(no measurements in this run)")
-        for label, *_ in sources:
-            self.heatmap_combo.addItem(label)
-        self.heatmap_combo.setEnabled(bool(sources))
-        self.heatmap_combo.blockSignals(False)
+    def _on_measurements_loaded(self, measurements: list[Any]) -> None:
+        self._measurements = measurements
+        texts = [measurement_text(m) for m in measurements]
+        choices: dict[str, list[Any]] = {}
+        for m, text in zip(measurements, texts, strict=True):
+            twice = len({x.step for x, t in zip(measurements, texts, strict=True) if t == text}) > 1
+            choices.setdefault(f"{text} · {m.step}" if twice else text, []).append(m)
+        self._choices = choices
+        combo = self.heatmap_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("(none)" if choices else "(no measurements in this run)")
+        combo.addItems(list(choices))
+        combo.setEnabled(bool(choices))
+        combo.blockSignals(False)
 
-    def colour_by(self, label: str) -> Task | None:
-        """Colour the grid by the measurement named ``label`` (as in the combo)."""
-        self.heatmap_combo.setCurrentText(label)
-        return self._heatmap_task
+    @property
+    def measurement_choices(self) -> dict[str, list[str | None]]:
+        """Measurement as shown -> its channel choices (``None``: not per channel)."""
+        return {text: [m.channel for m in ms] for text, ms in self._choices.items()}
 
-    def _on_heatmap_combo_changed(self, position: int) -> None:
-        result = self._session.result
-        if position <= 0 or result is None or position > len(self._sources):
+    def colour_by(self, measurement: str, channel: str | None = None) -> None:
+        """Colour the grid by ``measurement`` (as shown, e.g. ``"Nuclei count"``) in ``channel`` (a name).
+
+        Raises
+        ------
+        KeyError
+            If the result has no such measurement or channel (names those it has).
+        """
+        if measurement not in self._choices:
+            raise KeyError(f"No measurement {measurement!r} (measurements: {', '.join(self._choices) or 'none'}).")
+        self.heatmap_combo.setCurrentText(measurement)
+        if channel is not None:
+            position = self.channel_combo.findText(f"in {channel}")
+            if position < 0:
+                raise KeyError(f"{measurement!r} is not measured in {channel!r}.")
+            self.channel_combo.setCurrentIndex(position)
+
+    def _on_heatmap_combo_changed(self, _position: int) -> None:
+        ms = self._choices.get(self.heatmap_combo.currentText(), [])
+        combo = self.channel_combo
+        combo.blockSignals(True)
+        combo.clear()
+        named = [m for m in ms if m.channel is not None]
+        for m in named:
+            combo.addItem(f"in {m.channel}")
+        if not named:
+            combo.addItem("—")
+        combo.setEnabled(len(named) > 1)
+        combo.blockSignals(False)
+        self._show_heatmap()
+
+    def _on_channel_combo_changed(self, _position: int) -> None:
+        self._show_heatmap()
+
+    def current_measurement(self) -> Any:
+        """The measurement the grid is coloured by (``None``: no colouring)."""
+        ms = self._choices.get(self.heatmap_combo.currentText(), [])
+        if not ms:
+            return None
+        named = [m for m in ms if m.channel is not None]
+        if named:
+            return named[min(max(self.channel_combo.currentIndex(), 0), len(named) - 1)]
+        return ms[0]
+
+    def _show_heatmap(self) -> None:
+        m = self.current_measurement()
+        if m is None:
             self.grid_model.set_values({})
             self.legend.clear()
-            self._heatmap_task = None
             return
-        label, step, table, column = self._sources[position - 1]
-        self.heatmap_combo.setToolTip(label)
-        self._heatmap_task = self._tasks.submit(
-            well_means,
-            result,
-            step,
-            table,
-            column,
-            name="heatmap",
-            on_finished=partial(self._on_heatmap_loaded, label),
-            on_failed=partial(self._on_task_failed, f"Cannot colour by {label}"),
-        )
-
-    def _on_heatmap_loaded(self, label: str, values: dict[str, float]) -> None:
-        self.grid_model.set_values(values, label)
+        title = m.measurement or m.label
+        title += f" in {m.channel}" if m.channel else ""
+        title += f" ({m.unit})" if m.unit else ""
+        self.heatmap_combo.setToolTip(f"{title} — step '{m.step}', table {m.table}, {m.statistic} per well")
+        self.grid_model.set_values(m.values, title)
         lo, hi = self.grid_model.value_range
         low, high = viridis(0).name(), viridis(1).name()
         self.legend.setText(
-            f"<span style='background:{low};color:white'>&nbsp;{lo:.3g}&nbsp;</span> → "
-            f"<span style='background:{high}'>&nbsp;{hi:.3g}&nbsp;</span>  mean per well"
+            f"{title}: <span style='background:{low};color:white'>&nbsp;{lo:.3g}&nbsp;</span> → "
+            f"<span style='background:{high}'>&nbsp;{hi:.3g}&nbsp;</span>"
         )

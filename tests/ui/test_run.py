@@ -78,8 +78,7 @@ def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> N
     # the plate heatmap from the result table
     combo = window.plate_panel.heatmap_combo
     qtbot.waitUntil(lambda: combo.isEnabled(), timeout=20000)
-    label = next(combo.itemText(i) for i in range(combo.count()) if "object_count" in combo.itemText(i))
-    window.plate_panel.colour_by(label)
+    window.plate_panel.colour_by("Nuclei count", "DAPI")
     qtbot.waitUntil(lambda: bool(window.plate_panel.grid_model._values), timeout=20000)
     assert set(window.plate_panel.grid_model._values) == {"A01", "A02", "B01", "B02"}
 

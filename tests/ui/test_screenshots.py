@@ -55,8 +55,7 @@ def test_key_states(make_main_window, tmp_path: Path, qtbot, screenshot_dir: Pat
     window.docks["Plate"].raise_()
     combo = window.plate_panel.heatmap_combo
     qtbot.waitUntil(lambda: combo.isEnabled(), timeout=20000)
-    label = next(combo.itemText(i) for i in range(combo.count()) if "object_count" in combo.itemText(i))
-    window.plate_panel.colour_by(label)
+    window.plate_panel.colour_by("Nuclei count", "DAPI")
     qtbot.waitUntil(lambda: bool(window.plate_panel.grid_model.value_range[1]), timeout=20000)
     window.show_output(1, "A02")  # the background-subtracted well, both channels, from memory
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 4  # the raw channels kept under the output's

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import pytest
@@ -48,14 +47,14 @@ def test_restricting_the_nuclei_step_to_dapi(make_main_window, small_plate: Path
         assert window.start_run()
     result = blocker.args[0]
     rows = result.get_table(2, "objects")
-    assert {r["channel"] for r in rows} == {1}  # nuclei counted in DAPI only
-    expected = statistics.fmean(r["object_count"] for r in rows if r["well"] == "A01")
-    combo = window.plate_panel.heatmap_combo
-    qtbot.waitUntil(combo.isEnabled, timeout=20000)
-    window.plate_panel.colour_by(next(combo.itemText(i) for i in range(combo.count())
-                                      if "object_count" in combo.itemText(i)))
-    qtbot.waitUntil(lambda: bool(window.plate_panel.grid_model._values), timeout=20000)
-    assert window.plate_panel.grid_model._values["A01"] == pytest.approx(expected)
+    assert {r["channel"] for r in rows} == {1}  # nuclei segmented in DAPI only
+    nuclei = result.get_table(2, "nuclei")
+    panel = window.plate_panel
+    qtbot.waitUntil(panel.heatmap_combo.isEnabled, timeout=20000)
+    assert panel.measurement_choices["Nuclei count"] == ["DAPI"]  # nothing counted in FITC to average in
+    panel.colour_by("Nuclei count")
+    assert [panel.channel_combo.itemText(i) for i in range(panel.channel_combo.count())] == ["in DAPI"]
+    assert panel.grid_model._values["A01"] == sum(r["well"] == "A01" for r in nuclei)
 
     # all channels again: a plain step
     window.pipeline_editor.step_form.channel_target.boxes[2].click()
