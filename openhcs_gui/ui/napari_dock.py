@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from openhcs_gui.ui.outputs_panel import OutputsPanel
@@ -109,6 +109,10 @@ class OpenHCSDock(QWidget):
         if added:
             self.viewer.reset_view()
         return added
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """A side panel that leaves napari's canvas most of the window."""
+        return QSize(420, 720)
 
     # -- handlers ---------------------------------------------------------------
     def _on_plate_panel_open_requested(self) -> None:

@@ -1,0 +1,60 @@
+"""The plugin in a real napari window (hidden, under Xvfb): open a plate and a workspace, dock the widget."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import napari
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def viewer(qtbot):  # noqa: ANN001, ANN201 - pytest-qt fixture
+    v = napari.Viewer(show=False)
+    yield v
+    v.close()
+
+
+def test_viewer_opens_a_plate_and_a_workspace_through_our_reader(viewer, small_plate: Path,
+                                                                small_workspace: Path) -> None:
+    layers = viewer.open(str(small_plate), plugin="openhcs-gui")
+    assert [type(layer).__name__ for layer in layers] == ["Image", "Image"]
+    px = layers[0].scale[-1]
+    assert px < 1.0 and tuple(layers[0].scale) == (1.0, px, px)  # µm, not pixels
+    viewer.layers.clear()
+    layers = viewer.open(str(small_workspace), plugin="openhcs-gui")
+    kinds = {type(layer).__name__ for layer in layers}
+    assert kinds == {"Image", "Labels"}
+    assert type(viewer.layers[-1]).__name__ == "Labels"  # on top
+
+
+def test_dock_widget_runs_in_a_plain_napari_window(viewer, qtbot, small_plate: Path,
+                                                   tmp_path: Path) -> None:
+    from openhcs_gui.ui.napari_dock import OpenHCSDock
+
+    dock, widget = viewer.window.add_plugin_dock_widget("openhcs-gui", "OpenHCS pipeline")
+    assert isinstance(widget, OpenHCSDock) and dock.isVisible() is not None
+    viewer.add_image(np.zeros((8, 8)), name="mine")  # the user's own layer is never touched
+    widget.open_plate(small_plate)
+    qtbot.waitUntil(lambda: len(widget.owned_layers()) == 2, timeout=20000)
+    assert widget.plate_panel.grid_model.rowCount() >= 2
+    assert widget.owned_layers()[0].metadata["well"] == "A01"
+    widget.plate_panel.show_well("B02")
+    qtbot.waitUntil(lambda: widget.owned_layers() and widget.owned_layers()[0].metadata["well"] == "B02",
+                    timeout=20000)
+    assert [layer.name for layer in viewer.layers].count("mine") == 1
+    assert widget.pipeline_editor.isVisibleTo(widget) or widget.tabs.count() == 2
+    shot = os.environ.get("OPENHCS_NAPARI_SHOT")
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.window._qt_window.show()
+    qtbot.wait(300)
+    image = viewer.screenshot(canvas_only=False, flash=False)
+    assert image.shape[0] > 400 and image.std() > 0
+    if shot:
+        from skimage.io import imsave
+
+        imsave(shot, image)
