@@ -8,6 +8,7 @@ attribute (``openhcs_gui.functions.gaussian_blur``).
 from __future__ import annotations
 
 from openhcs_gui._lazy import lazy_exports
+from openhcs_gui.functions._search import search
 from openhcs_gui.functions.registry import (
     CONTEXT_PARAMETERS,
     ENTRY_POINT_GROUP,
@@ -18,7 +19,6 @@ from openhcs_gui.functions.registry import (
     name_of,
     plugin_errors,
     register_function,
-    search,
     with_context,
 )
 

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage as ndi
 
+from openhcs_gui.functions._params import check_params, diameter_in_px
 from openhcs_gui.functions._stack import as_stack, dtype_range, to_dtype
 from openhcs_gui.functions.registry import register_function
 
@@ -153,8 +154,6 @@ def background_radius(
     ValueError
         A diameter out of its range, in µm or once converted to pixels.
     """
-    from openhcs_gui.functions.segmentation import check_params, diameter_in_px
-
     check_params(subtract_background, object_diameter_um=object_diameter_um,
                  object_diameter_px=object_diameter_px, pixel_size_um=pixel_size_um)
     diameter = diameter_in_px("subtract_background", object_diameter_um, object_diameter_px, pixel_size_um,

@@ -22,7 +22,7 @@ image identifier columns.
 Names a biologist searches for
 ------------------------------
 Each function carries a ``display_name`` ("Find nuclei"), a ``category`` and
-``keywords`` ("segment", "count", "DAPI"...); :func:`search` finds functions by
+``keywords`` ("segment", "count", "DAPI"...); :func:`~openhcs_gui.functions.search` finds functions by
 any word of their name, display name, description or keywords, so a picker can
 filter as the user types. ``description`` is the docstring's first paragraph
 after the summary line: what the function does, in a biologist's words.
@@ -48,7 +48,6 @@ functions), so the step's own ``variable_components`` apply unchanged.
 from __future__ import annotations
 
 import difflib
-import functools
 import importlib
 import inspect
 import logging
@@ -65,6 +64,7 @@ from pydantic.fields import FieldInfo
 
 from openhcs_gui.constants import Component
 from openhcs_gui.errors import FunctionNotFoundError, PipelineError
+from openhcs_gui.functions.context import CONTEXT_PARAMETERS, with_context
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -75,7 +75,6 @@ __all__ = [
     "name_of",
     "plugin_errors",
     "annotation_bounds",
-    "search",
     "CONTEXT_PARAMETERS",
     "with_context",
 ]
@@ -97,11 +96,6 @@ _BUILTIN_MODULES = (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Parameters the engine supplies from the plate, by name -> what they hold. A
-#: function opts in by declaring the keyword; the form never shows it.
-CONTEXT_PARAMETERS: dict[str, str] = {
-    "pixel_size_um": "size of one pixel in µm from the plate's metadata (None when not recorded)",
-}
 
 
 @dataclass(frozen=True)
@@ -129,7 +123,7 @@ class RegisteredFunction:
     display_name
         Name shown to the user ("Find nuclei"); defaults to the name in words.
     keywords
-        Extra words :func:`search` matches ("segment", "count", "DAPI").
+        Extra words :func:`~openhcs_gui.functions.search` matches ("segment", "count", "DAPI").
     description
         First paragraph of the docstring after the summary line (plain words).
     context
@@ -309,7 +303,7 @@ def register_function(
     display_name
         Name shown to the user ("Find nuclei"); default: ``name`` in words.
     keywords
-        Words :func:`search` also matches (synonyms, stains, tasks).
+        Words :func:`~openhcs_gui.functions.search` also matches (synonyms, stains, tasks).
 
     Returns
     -------
@@ -412,77 +406,3 @@ def plugin_errors() -> list[str]:
     """Messages of entry point plugins that failed to load (shown by the GUI)."""
     _ensure_loaded()
     return list(_plugin_errors)
-
-
-def _haystack(entry: RegisteredFunction) -> str:
-    words = (entry.name, entry.name.replace("_", " "), entry.display_name, entry.category,
-             entry.doc, entry.description, *entry.keywords)
-    return " ".join(words).lower()
-
-
-def search(text: str) -> list[RegisteredFunction]:
-    """Functions matching every word of ``text`` (case-insensitive), best matches first.
-
-    A word matches when it occurs in the function's name, display name,
-    category, summary, description or keywords ("segment" finds "segment_nuclei",
-    "count" finds the functions that count objects). Functions whose name,
-    display name or keywords hold the words come before those that only
-    mention them in their description (the stable name counts most,
-    then the display name, then keywords); ties keep name order. Empty ``text``
-    gives every function.
-
-    Parameters
-    ----------
-    text
-        What the user typed, e.g. ``"nuclei"`` or ``"background subtract"``.
-
-    Returns
-    -------
-    list of RegisteredFunction
-    """
-    words = [w for w in re.split(r"\s+", text.lower().strip()) if w]
-    found = []
-    for entry in list_functions():
-        hay = _haystack(entry)
-        if all(w in hay for w in words):
-            name, shown = entry.name.lower(), entry.display_name.lower()
-            keys = " ".join(entry.keywords).lower()
-            score = sum((3 if w in name else 2 if w in shown else 0) + (w in keys) for w in words)
-            found.append((-score, entry.name, entry))
-    return [entry for *_, entry in sorted(found, key=lambda t: (t[0], t[1]))]
-
-
-def with_context(
-    func: Callable[..., Any], kwargs: dict[str, Any], metadata: Any
-) -> dict[str, Any]:
-    """``kwargs`` plus the engine-supplied parameters ``func`` declares and the step did not set.
-
-    Parameters
-    ----------
-    func
-        The function about to be called (registered or not: its signature decides).
-    kwargs
-        The step's keyword arguments (not modified).
-    metadata
-        The plate's :class:`~openhcs_gui.metadata.PlateMetadata`, or ``None``
-        (then every context value is ``None``: unknown, never a guess).
-
-    Returns
-    -------
-    dict
-        The keyword arguments to call ``func`` with.
-    """
-    wanted = _context_of(func)
-    if not wanted:
-        return kwargs
-    values = {"pixel_size_um": getattr(metadata, "pixel_size_um", None)}
-    return {**{k: values[k] for k in wanted if k not in kwargs}, **kwargs}
-
-
-@functools.lru_cache(maxsize=512)
-def _context_of(func: Callable[..., Any]) -> tuple[str, ...]:
-    try:
-        names = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return ()
-    return tuple(k for k in names if k in CONTEXT_PARAMETERS)

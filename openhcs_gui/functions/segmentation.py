@@ -40,17 +40,16 @@ there are no objects), ``"nuclei"`` / ``"cells"`` one row per object.
 
 from __future__ import annotations
 
-import functools
 import math
 import typing
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field
 from scipy import ndimage as ndi
 
 from openhcs_gui.constants import Component
+from openhcs_gui.functions._params import check_params, diameter_in_px, labels_output
 from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.objects import Rows, object_rows, summary_row
 from openhcs_gui.functions.registry import register_function
@@ -86,62 +85,6 @@ Correction = Annotated[float, Field(ge=0.2, le=5)]
 #: Position of a channel in a field's stack, 1 = first; 0 = each image on its own.
 ChannelPos = Annotated[int, Field(ge=0, le=64)]
 ChannelReq = Annotated[int, Field(ge=1, le=64)]
-
-
-# ----------------------------------------------------------------- parameters
-@functools.cache
-def _adapter(func: Callable[..., Any], name: str) -> TypeAdapter[Any]:
-    hints = typing.get_type_hints(func, include_extras=True)
-    return TypeAdapter(hints[name])
-
-
-def check_params(func: Callable[..., Any], **values: Any) -> None:
-    """Check values against ``func``'s annotated bounds and choices (a direct call, not a step).
-
-    Raises
-    ------
-    ValueError
-        One sentence naming the function, the parameter and the reason.
-    """
-    for name, value in values.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{func.__name__}: parameter {name}={value!r} must be a finite number.")
-        try:
-            _adapter(func, name).validate_python(value)
-        except ValidationError as e:
-            reason = e.errors()[0]["msg"] if e.errors() else str(e)
-            raise ValueError(f"{func.__name__}: parameter {name}={value!r}: {reason}.") from None
-
-
-def diameter_in_px(
-    where: str, um: float, px: float, pixel_size_um: float | None,
-    names: tuple[str, str] = ("diameter_um", "diameter_px"),
-    px_range: tuple[float, float] = DIAMETER_PX_RANGE,
-) -> float:
-    """The diameter in pixels: ``um / pixel_size_um`` when the pixel size is known, else ``px``.
-
-    Raises
-    ------
-    ValueError
-        When the µm value comes to a pixel size outside ``px_range`` (one
-        sentence naming the function, the parameter and both values).
-    """
-    if pixel_size_um is None:
-        return float(px)
-    value = um / pixel_size_um
-    lo, hi = px_range
-    if not lo <= value <= hi:
-        raise ValueError(
-            f"{where}: parameter {names[0]}={um:g} µm is {value:.1f} px at {pixel_size_um:g} µm per pixel; "
-            f"it must come to {lo:g} to {hi:g} px."
-        )
-    return value
-
-
-def labels_output(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Declare that ``func`` returns label images (``func.outputs = "labels"``)."""
-    func.outputs = "labels"  # type: ignore[attr-defined]
-    return func
 
 
 # ------------------------------------------------------------------ algorithms
