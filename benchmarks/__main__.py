@@ -5,7 +5,8 @@ Groups (``--only``): ``storage`` (zarr, disk, memory), ``pipeline``
 1 -> 2 processes, malloc trim), ``segmentation`` (segment + measure
 images/s vs a plain loop), ``provenance`` (its share of a
 1536-well x 4-site run, on its own tiny-pixel plate), ``rss``, ``gui-start`` (cold start) and
-``gui-run`` (responsiveness, viewer open; both need Xvfb) and ``peers``
+``gui-run`` (responsiveness, viewer open; both need Xvfb), ``preview`` (live preview:
+edit -> updated layer on a 1024² site, GUI stalls meanwhile; Xvfb) and ``peers``
 (polystore, only with ``--peers PYTHON``). A group that cannot run records
 why under ``skipped`` instead of inventing a number.
 """
@@ -27,7 +28,8 @@ from typing import Any
 from benchmarks._core import Figure, SkipGroup, format_table, machine_info, versions
 from benchmarks.plate import SIZES, BenchPlate, make_bench_plate
 
-GROUPS = ("storage", "pipeline", "dask", "segmentation", "provenance", "rss", "gui-start", "gui-run", "peers")
+GROUPS = ("storage", "pipeline", "dask", "segmentation", "provenance", "rss", "gui-start", "gui-run", "preview",
+          "peers")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -49,7 +51,7 @@ def _groups(args: argparse.Namespace) -> list[str]:
     if args.peers and "peers" not in chosen:
         chosen.append("peers")
     if args.skip_gui:
-        chosen = [g for g in chosen if not g.startswith("gui")]
+        chosen = [g for g in chosen if not g.startswith("gui") and g != "preview"]
     return chosen
 
 
@@ -60,6 +62,7 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
         gui,
         peers,
         pipeline_bench,
+        preview_bench,
         provenance,
         segmentation_bench,
         storage,
@@ -78,6 +81,7 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
         "rss": lambda: pipeline_bench.rss_figures(plate, work),
         "gui-start": lambda: gui.cold_start_figures(plate, work),
         "gui-run": lambda: gui.run_figures(plate, work),
+        "preview": lambda: preview_bench.preview_figures(work),
         "peers": lambda: peers.peer_figures(plate, work, args.peers),
     }
 

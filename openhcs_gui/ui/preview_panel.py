@@ -53,10 +53,13 @@ PREVIEW_GROUP = "preview"
 _STEP_ROLE = Qt.ItemDataRole.UserRole
 
 
-def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int) -> list[LayerSpec]:
+def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int,
+                   contrast_memo: dict[int, tuple[Any, tuple[float, float]]] | None = None) -> list[LayerSpec]:
     """One layer per channel for a step's preview output (worker thread: computes contrast).
 
     Several z planes (or time points) of a channel are stacked along the first axis.
+    ``contrast_memo`` (``id(array) -> (array, range)``) keeps the display range
+    of outputs reused from the cache, so only recomputed steps pay for it.
     """
     by_channel: dict[int, list[Any]] = {}
     for key in sorted(output.images):
@@ -71,13 +74,26 @@ def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int) -> l
         specs.append(LayerSpec(
             name=f"preview {step} {channel_name}",
             data=data,
-            contrast=contrast_limits(data) if output.kind != "labels" else (0.0, 1.0),
+            contrast=_contrast(data, output.kind, contrast_memo),
             colormap=plate_channel_colormap(plate, channel),
             metadata={"source": "preview", "step": output.index, "well": well, "site": site, "channel": channel},
             axis_labels=("z", "y", "x") if data.ndim == 3 else ("y", "x"),
             kind=output.kind,
         ))
     return specs
+
+
+def _contrast(data: Any, kind: str, memo: dict[int, tuple[Any, tuple[float, float]]] | None) -> tuple[float, float]:
+    if kind == "labels":
+        return 0.0, 1.0
+    if memo is None:
+        return contrast_limits(data)
+    hit = memo.get(id(data))
+    if hit is None or hit[0] is not data:
+        if len(memo) > 64:
+            memo.clear()
+        hit = memo[id(data)] = (data, contrast_limits(data))
+    return hit[1]
 
 
 class PreviewPanel(QWidget):
@@ -116,6 +132,7 @@ class PreviewPanel(QWidget):
         self._token: CancelToken | None = None
         self._generation = 0
         self._specs: dict[int, list[LayerSpec]] = {}
+        self._contrast_memo: dict[int, tuple[Any, tuple[float, float]]] = {}
         self.task: Task | None = None
         self.live_box = QCheckBox("Live preview (test mode)", self)
         self.live_box.setToolTip("Run the pipeline on one site, in memory, each time a parameter changes. "
@@ -276,6 +293,7 @@ class PreviewPanel(QWidget):
         self.status.setText(f"Previewing {self._well} site {self.site}…")
         self.task = self._tasks.submit(
             _run_preview, self._preview, steps, token, self._generation, plate, self._deliver_step,
+            self._contrast_memo,
             name=f"preview {self._well}", on_finished=self._on_preview_done, on_failed=self._on_preview_failed,
         )
         return self.task
@@ -326,17 +344,17 @@ class PreviewPanel(QWidget):
 
 
 def _run_preview(preview: Preview, steps: list[Any], token: CancelToken, generation: int, plate: Any,
-                 deliver: Any) -> tuple[int, list[PreviewOutput], float]:
+                 deliver: Any, memo: dict[int, Any]) -> tuple[int, list[PreviewOutput], float]:
     """Worker: raw layers, then each step's layers as soon as it is done."""
     import time
 
     t0 = time.perf_counter()
     well, site = preview.well, preview.site
-    deliver(generation, INPUT_INDEX, preview_layers(preview.inputs(), plate, well, site))
+    deliver(generation, INPUT_INDEX, preview_layers(preview.inputs(), plate, well, site, memo))
 
     def on_step(output: PreviewOutput) -> None:
         if not token.cancelled:
-            deliver(generation, output.index, preview_layers(output, plate, well, site))
+            deliver(generation, output.index, preview_layers(output, plate, well, site, memo))
 
     outputs = preview.run_from(steps, cancel=token, on_step=on_step)
     return generation, outputs, time.perf_counter() - t0
