@@ -11,6 +11,7 @@ from pydantic import Field, create_model
 from test_segmentation import touching_field
 
 from openhcs_gui import FunctionStep, GlobalPipelineConfig, Pipeline
+from openhcs_gui.errors import PipelineError
 from openhcs_gui.functions import (
     get_function,
     list_functions,
@@ -171,3 +172,29 @@ def test_the_engine_passes_the_plates_pixel_size_to_functions_that_declare_it(on
     unknown = dataclasses.replace(index, metadata=PlateMetadata())
     assert _seen(unknown, tmp_path / "b") == ""  # unknown stays unknown: None, never 1 µm
     assert _seen(index, tmp_path / "c", pixel_size_um=2.0) == 2.0  # a step's own value wins
+
+
+# ------------------------------------------------------- every declared bound is enforced
+BOUNDS = [(name, param, lo, hi) for name in BUILTINS
+          for param, (lo, hi) in get_function(name).bounds().items()]
+
+
+def test_every_length_and_new_parameter_declares_a_range() -> None:
+    declared = {(n, p) for n, p, *_ in BOUNDS}
+    assert {("segment_nuclei", "diameter_um"), ("segment_cells", "diameter_um"),
+            ("subtract_background", "object_diameter_um"), ("subtract_background", "object_diameter_px"),
+            ("measure_quality", "background_percentile")} <= declared
+
+
+@pytest.mark.parametrize(("name", "param", "lo", "hi"), BOUNDS, ids=[f"{n}.{p}" for n, p, *_ in BOUNDS])
+def test_a_value_outside_a_declared_range_is_one_line_naming_the_parameter(name: str, param: str, lo, hi) -> None:  # type: ignore[no-untyped-def]
+    func = get_function(name).func
+    integer = isinstance(get_function(name).defaults()[param], int)
+    for bad, word in ((lo, "greater than"), (hi, "less than")):
+        if bad is None:
+            continue
+        value = (bad - 1 if bad is lo else bad + 1) if integer else (bad - 0.01 if bad is lo else bad + 0.01)
+        with pytest.raises(PipelineError) as info:
+            FunctionStep(func, name="s", **{param: value})
+        message = str(info.value)
+        assert "\n" not in message and f"{name}() parameter '{param}'={value!r}" in message and word in message
