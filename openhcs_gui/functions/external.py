@@ -39,7 +39,7 @@ def _type_name(annotation: Any) -> str:
     if annotation is inspect.Parameter.empty or annotation is None:
         return ""
     if isinstance(annotation, str):
-        text = annotation.split("[", 1)[0].strip()
+        text = annotation.strip().strip("'\"").split("[", 1)[0].strip()
         if "|" in text or text.startswith("Optional"):
             return ""
         return text.rsplit(".", 1)[-1]

@@ -342,7 +342,9 @@ def _load_entry_points() -> None:
         if isinstance(obj, types.ModuleType):
             continue  # its @register_function decorators ran on import
         if callable(obj) and name_of(obj) is None:
-            _add(obj, ep.name, "plugin", None, f"entry point {ep.value}", False)
+            from openhcs_gui.functions.external import adapt  # napari-style: one plane in, one out
+
+            _add(adapt(obj), ep.name, "plugin", None, f"entry point {ep.value}", False)
 
 
 def _ensure_loaded() -> None:
