@@ -26,7 +26,7 @@ from openhcs_gui.ui.outputs_panel import OutputsPanel
 from openhcs_gui.ui.pipeline_editor import PipelineEditor
 from openhcs_gui.ui.plate_panel import PlatePanel
 from openhcs_gui.ui.preview_panel import PREVIEW_GROUP, PreviewPanel
-from openhcs_gui.ui.run_panel import RunPanel
+from openhcs_gui.ui.run_panel import RunPanel, outcome_text
 from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.viewer import ViewerWidget, local_paths, register_napari_resources
 from openhcs_gui.ui.workers import Task, TaskOwner
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
 
     def _on_run_panel_finished(self, result: Any) -> None:
         self.docks["Outputs"].raise_()
-        self.show_status(f"Run {result.status.value}: double-click an output to view it.", 15000)
+        self.show_status(f"{outcome_text(result)}: double-click an output to view it.", 15000)
         self.run_finished.emit(result)
 
     # -- settings ------------------------------------------------------------------

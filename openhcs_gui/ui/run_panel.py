@@ -220,7 +220,7 @@ class RunPanel(QWidget):
         field, message = next(iter(errors.items()))
         first = message.splitlines()[0] if message else "invalid"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"Fix {field} before running: {first.rstrip('.')}{more}."
+        return f"Cannot run: {first.rstrip('.')} ({field}){more}."
 
     def _show_ready(self) -> None:
         """Before a run: bars sized to the open plate, and what pressing Run would do."""
@@ -474,7 +474,8 @@ class RunPanel(QWidget):
             if not self.run_log.has_traceback(err.traceback):
                 self._log(f"✖ {err.well} failed at '{err.step}': {err.message}", "#e0443e", err.traceback)
         headline = outcome_text(result, self._wells_done)
-        self.overall.setFormat(f"{headline} — {self._overall_text()}")
+        self.overall.setFormat(self._overall_text())
+        self.stats.setText(f"<b>{headline}</b><br>{self.stats.text()}")
         colour = "#e0443e" if result.errors and len(result.errors) >= len(result.wells) else (
             "#d08000" if result.errors or result.status is RunStatus.CANCELLED else None)
         self._log(f"{headline} in {result.seconds:.1f} s.", colour)

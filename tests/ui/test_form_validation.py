@@ -48,7 +48,7 @@ def test_invalid_sigma_is_red_and_turns_run_off_with_the_reason(blur_window, qtb
     assert sigma.inner.toolTip() == sigma.error and "border" in sigma.inner.styleSheet()
     assert not run.isEnabled()
     reason = window.run_panel.stats.text()
-    assert "Fix gaussian_blur › Sigma before running: Input should be greater than or equal to 0." in reason and "greater than or equal to 0" in reason
+    assert "Cannot run: Input should be greater than or equal to 0 (gaussian_blur › Sigma)." in reason and "greater than or equal to 0" in reason
     assert "greater than or equal to 0" in run.toolTip()
     assert not window.start_run()  # F5 too
 

@@ -62,7 +62,8 @@ def test_all_wells_failed_is_never_wells_done(make_main_window, small_plate: Pat
     assert result.status is RunStatus.FAILED
     overall = window.run_panel.overall
     assert overall.value() == 0
-    assert overall.text() == "Run failed (4 of 4 wells failed) — 0 of 4 wells done · 4 failed"
+    assert overall.text() == "0 of 4 wells done · 4 failed"
+    assert window.run_panel.stats.text().startswith("<b>Run failed (4 of 4 wells failed)</b>")
     assert "4/4" not in overall.text() and "4 / 4" not in overall.text()
     assert sum(line.startswith("Run failed") for line in _lines(window)) == 1
 
@@ -76,8 +77,8 @@ def test_some_failed_wells_complete_with_errors_marked_and_clickable(make_main_w
     failed = sorted(e.well for e in result.errors)
     assert len(failed) == 2
     panel = window.run_panel
-    assert panel.overall.text().startswith("Run completed with errors (2 of 4 wells failed)")
-    assert "2 of 4 wells done · 2 failed" in panel.overall.text()
+    assert panel.stats.text().startswith("<b>Run completed with errors (2 of 4 wells failed)</b>")
+    assert panel.overall.text() == "2 of 4 wells done · 2 failed"
     headline = [line for line in _lines(window) if line.startswith("Run ") and "started" not in line]
     assert headline == [f"Run completed with errors (2 of 4 wells failed) in {result.seconds:.1f} s."]
 
@@ -116,7 +117,8 @@ def test_completed_run_says_so_once_and_plan_names_the_next_folder(make_main_win
     assert result.status is RunStatus.COMPLETED
     assert Path(result.workspace).name == "plate_workspace_3"  # what the plan said
     assert sum("Run completed in" in line for line in _lines(window)) == 1
-    assert window.run_panel.overall.text() == "Run completed — 4 of 4 wells done"
+    assert window.run_panel.overall.text() == "4 of 4 wells done"
+    assert window.run_panel.stats.text().startswith("<b>Run completed</b>")
     assert plan_label.text().endswith("/plate_workspace_4")  # the next run's folder
 
 
@@ -135,8 +137,8 @@ def test_cancelled_run_bars_agree(make_main_window, small_plate: Path, qtbot, pe
     panel = window.run_panel
     assert panel.overall.value() == panel.step_bars[-1].value()
     done = panel.overall.value()
-    assert panel.overall.text().startswith(f"Run cancelled ({done} of 4 wells done)")
-    assert f"{4 - done} cancelled" in panel.overall.text()
+    assert panel.stats.text().startswith(f"<b>Run cancelled ({done} of 4 wells done)</b>")
+    assert panel.overall.text() == f"{done} of 4 wells done · {4 - done} cancelled"
 
 
 def test_workspace_of_another_plate_switches_the_plate(make_main_window, small_plate: Path, tmp_path: Path,
