@@ -30,6 +30,7 @@ from openhcs_gui._atomic import write_text_atomic
 from openhcs_gui.config import GlobalPipelineConfig
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
+from openhcs_gui.pipeline._legacy import upgrade_kwargs
 from openhcs_gui.pipeline.planner import ExecutionPlan, plan_pipeline
 from openhcs_gui.pipeline.step import FunctionStep, _as_chain
 
@@ -200,7 +201,7 @@ def _item_from_json(item: Any, where: str) -> tuple[Any, dict[str, Any]]:
         registered = get_function(item["function"])
     except PipelineError as e:
         raise PipelineError(f"{where}: unknown function {item['function']!r} ({e}).") from None
-    return registered.func, kwargs
+    return registered.func, upgrade_kwargs(item["function"], kwargs, where)
 
 
 def _chain_from_json(spec: Any, where: str) -> Any:
