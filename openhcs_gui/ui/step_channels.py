@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from openhcs_gui.constants import Component
 from openhcs_gui.pipeline.step import GROUP_AXES
@@ -135,18 +135,18 @@ class GroupingWidget(QWidget):
         off = set(disabled)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
+        row = QGridLayout()  # two per row: the step form is a narrow dock
+        row.setContentsMargins(0, 0, 0, 0)
         self.boxes: dict[Component, QCheckBox] = {}
-        for axis in GROUP_AXES:
+        for i, axis in enumerate(GROUP_AXES):
             box = QCheckBox(AXIS_WORDS[axis], self)
             box.setChecked(axis in current)
             box.setEnabled(axis not in off)
             if axis in off:
                 box.setToolTip("The step picks its function per channel, so one call holds one channel.")
             box.toggled.connect(self._on_box_toggled)
-            row.addWidget(box)
+            row.addWidget(box, i // 2, i % 2)
             self.boxes[axis] = box
-        row.addStretch(1)
         outer.addLayout(row)
         self.sentence = QLabel(grouping_sentence(current), self)
         self.sentence.setWordWrap(True)
