@@ -9,6 +9,7 @@ double-clicking an output shows it over them, labels on top, in µm.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class OpenHCSDock(QWidget):
         self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
         self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
         self.status = QLabel("", self)
+        self._opening: str | None = None
         self.status.setWordWrap(True)
         pipeline = QSplitter(Qt.Orientation.Vertical, self)
         for panel in (self.pipeline_editor, self.run_panel, self.outputs_panel):
@@ -68,15 +70,19 @@ class OpenHCSDock(QWidget):
         self.run_panel.run_failed.connect(self.status.setText)
         for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
             panel.message.connect(self.status.setText)
+        self.viewer.layers.events.inserted.connect(self._on_viewer_layer_inserted)
+        for layer in list(self.viewer.layers):  # a plate opened through our reader before the dock
+            self._adopt(layer)
 
     # -- public API -------------------------------------------------------------
-    def open_plate(self, path: str | Path) -> Task:
-        """Index the plate at ``path`` in a worker; its grid and first well follow."""
+    def open_plate(self, path: str | Path, *, show_first_well: bool = True) -> Task:
+        """Index the plate at ``path`` in a worker; its grid (and first well) follow."""
         from openhcs_gui.plates import open_plate
 
         self.status.setText(f"Scanning {path}…")
         return self.tasks.submit(open_plate, Path(path), name="open plate",
-                                 on_finished=self._on_plate_scanned, on_failed=self._on_task_failed)
+                                 on_finished=partial(self._on_plate_scanned, show_first_well),
+                                 on_failed=self._on_task_failed)
 
     def owned_layers(self) -> list[Any]:
         """The viewer layers this dock added (the user's own layers are never touched)."""
@@ -115,15 +121,35 @@ class OpenHCSDock(QWidget):
         return QSize(420, 720)
 
     # -- handlers ---------------------------------------------------------------
+    def _on_viewer_layer_inserted(self, event: Any) -> None:
+        self._adopt(event.value)
+
+    def _adopt(self, layer: Any) -> None:
+        """A plate opened through the reader (File → Open) becomes the dock's plate too.
+
+        Its well layers become the dock's, so the next well clicked in the grid replaces them.
+        """
+        meta = getattr(layer, "metadata", None)
+        if not isinstance(meta, dict) or meta.get("source") != "plate" or not meta.get("plate") \
+                or meta.get(_OWNED):
+            return
+        meta[_OWNED] = True
+        path = meta["plate"]
+        current = self.session.plate
+        if (current is None or Path(current.path) != Path(path)) and path != self._opening:
+            self._opening = path
+            self.open_plate(path, show_first_well=False)  # its layers are already shown
+
     def _on_plate_panel_open_requested(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open plate folder")
         if path:
             self.open_plate(path)
 
-    def _on_plate_scanned(self, plate: Any) -> None:
+    def _on_plate_scanned(self, show_first_well: bool, plate: Any) -> None:
+        self._opening = None
         self.session.set_plate(plate)
         self.status.setText(f"Opened {plate.name}: {len(plate.wells)} wells. Click a well to view it.")
-        if plate.wells:
+        if show_first_well and plate.wells:
             self.plate_panel.show_well(plate.wells[0])
 
     def _on_plate_panel_well_layers_ready(self, well: str, layers: list[Any]) -> None:
@@ -141,6 +167,7 @@ class OpenHCSDock(QWidget):
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Stop a running pipeline and background reads; never blocks."""
+        self.viewer.layers.events.inserted.disconnect(self._on_viewer_layer_inserted)
         if self.run_panel.running:
             self.run_panel.cancel_run()
         self.tasks.close()

@@ -58,3 +58,14 @@ def test_dock_widget_runs_in_a_plain_napari_window(viewer, qtbot, small_plate: P
         from skimage.io import imsave
 
         imsave(shot, image)
+
+
+def test_a_plate_opened_with_file_open_becomes_the_docks_plate(viewer, qtbot, small_plate: Path) -> None:
+    viewer.open(str(small_plate), plugin="openhcs-gui")
+    _dock, widget = viewer.window.add_plugin_dock_widget("openhcs-gui", "OpenHCS pipeline")
+    qtbot.waitUntil(lambda: widget.session.plate is not None, timeout=20000)
+    assert Path(widget.session.plate.path) == small_plate
+    assert len(widget.owned_layers()) == 2  # the reader's layers, adopted (not shown twice)
+    widget.plate_panel.show_well("B02")
+    qtbot.waitUntil(lambda: {layer.metadata["well"] for layer in viewer.layers} == {"B02"}, timeout=20000)
+    assert len(viewer.layers) == 2

@@ -99,3 +99,19 @@ def test_sample_data_is_the_demo_plate(tmp_path: Path, monkeypatch: pytest.Monke
     layers = demo_plate()
     assert (tmp_path / "openhcs-gui" / "demo_plate" / "ground_truth.csv").is_file()
     assert len(layers) == 2 and layers[0][0].shape == (4, 512, 512)
+
+
+def test_opera_and_ome_zarr_plates_open_through_the_same_reader(pm: PluginManager, tmp_path: Path,
+                                                                small_workspace: Path) -> None:
+    from openhcs_gui.plates import make_synthetic_plate
+
+    opera = make_synthetic_plate(tmp_path / "opera", wells=["C03"], sites=3, channels=1, z=2,
+                                 shape=(64, 64), seed=1, layout="opera")
+    layers = read([str(opera)], plugin_name="openhcs-gui", stack=False)
+    assert len(layers) == 1 and layers[0][0].shape == (3, 2, 64, 64)  # (site, z, y, x)
+    assert layers[0][1]["metadata"]["well"] == "C03"
+    zarr_step = next(p for p in small_workspace.iterdir() if p.name.endswith("_nuclei"))
+    store = next(zarr_step.glob("*.zarr"))
+    layers = read([str(store)], plugin_name="openhcs-gui", stack=False)
+    assert layers and layers[0][0].shape[-2:] == (128, 128)
+    assert open_plate(store).format == "omezarr"
