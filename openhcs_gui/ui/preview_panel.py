@@ -71,9 +71,11 @@ def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int,
         planes = [output.images[k] for k in keys]
         data = planes[0] if len(planes) == 1 else np.stack(planes)
         channel_name = names.get(channel) or f"channel {channel}"
+        levels = _pyramid(data)
         specs.append(LayerSpec(
             name=f"preview {step} {channel_name}",
-            data=data,
+            data=levels if len(levels) > 1 else data,
+            multiscale=len(levels) > 1,
             contrast=_contrast(data, output.kind, contrast_memo),
             colormap=plate_channel_colormap(plate, channel),
             metadata={"source": "preview", "step": output.index, "well": well, "site": site, "channel": channel},
@@ -81,6 +83,22 @@ def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int,
             kind=output.kind,
         ))
     return specs
+
+
+#: Images larger than this (pixels along x) are shown as a pyramid of strided views.
+_PYRAMID_ABOVE = 512
+
+
+def _pyramid(data: Any) -> list[Any]:
+    """``[full, 1/2, 1/4 ...]`` strided views (no copy) down to ``_PYRAMID_ABOVE`` pixels.
+
+    napari then draws the level that fits the canvas: a 1024² preview uploads a
+    512² texture on each update, a quarter of the GUI thread's work.
+    """
+    levels = [data]
+    while levels[-1].shape[-1] > _PYRAMID_ABOVE:
+        levels.append(data[..., :: 2 ** len(levels), :: 2 ** len(levels)])
+    return levels
 
 
 def _contrast(data: Any, kind: str, memo: dict[int, tuple[Any, tuple[float, float]]] | None) -> tuple[float, float]:

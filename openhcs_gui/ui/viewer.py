@@ -128,6 +128,12 @@ def local_paths(mime: QMimeData | None) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
+def _same_data(layer: Any, spec: LayerSpec) -> bool:
+    """True when ``layer`` already shows ``spec``'s array (its full-resolution level)."""
+    shown = layer.data[0] if layer.multiscale else layer.data
+    return shown is (spec.data[0] if spec.multiscale else spec.data)
+
+
 class _DropQtViewer(QtViewer):
     """napari's ``QtViewer`` whose drops go to OpenHCS, not to napari's file readers.
 
@@ -310,7 +316,7 @@ class ViewerWidget(QWidget):
             spec.metadata["group"] = group
             layer = self._layer_named(spec.name)
             if layer is not None and self._fits(layer, spec):
-                if layer.data is not spec.data:
+                if not _same_data(layer, spec):
                     layer.data = spec.data
                     if spec.kind != "labels":
                         lo, hi = layer.contrast_limits_range

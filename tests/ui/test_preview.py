@@ -123,3 +123,16 @@ def test_a_newer_edit_cancels_the_stale_preview(make_main_window, small_plate: P
         pass
     assert [o.name for o in blocker.args[0]] == ["held"]
     qtbot.waitUntil(lambda: _layer(window, "preview 1.held DAPI") is not None, timeout=20000)
+
+
+def test_large_previews_are_shown_as_a_pyramid_of_views() -> None:
+    """A 1024² site is drawn from a 512² level: napari uploads a quarter of the pixels per update."""
+    from openhcs_gui.pipeline.preview import PreviewOutput
+    from openhcs_gui.ui.preview_panel import preview_layers
+    from openhcs_gui.vfs.keys import ImageKey
+
+    image = np.arange(1024 * 1024, dtype=np.uint16).reshape(1024, 1024)
+    (spec,) = preview_layers(PreviewOutput(0, "blur", {ImageKey("A01", 1, 1, 1): image}), None, "A01", 1)
+    assert spec.multiscale and [level.shape for level in spec.data] == [(1024, 1024), (512, 512)]
+    assert spec.data[0] is image and np.shares_memory(spec.data[1], image)  # views, no copy
+    np.testing.assert_array_equal(spec.data[1], image[::2, ::2])
