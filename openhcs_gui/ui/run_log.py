@@ -12,9 +12,48 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QSplitter, QWidget
 
-__all__ = ["RunLogWidget"]
+from openhcs_gui.constants import RunStatus
+
+__all__ = ["RunLogWidget", "outcome_text", "summary_details"]
 
 _TRACEBACK_ROLE = Qt.ItemDataRole.UserRole
+
+
+def outcome_text(result: Any, done: int | None = None) -> str:
+    """How a run ended, in words that count the wells: never "failed" when most wells are done.
+
+    ``Run completed``, ``Run completed with errors (2 of 8 wells failed)``,
+    ``Run failed (8 of 8 wells failed)`` or ``Run cancelled (3 of 8 wells done)``;
+    ``done`` (wells that went through every step) is counted from the result when not given.
+    """
+    total = len(result.wells)
+    failed = len({e.well for e in result.errors})
+    if result.status is RunStatus.CANCELLED:
+        done = total - failed - _not_done(result) if done is None else done
+        extra = f", {failed} failed" if failed else ""
+        return f"Run cancelled ({done} of {total} wells done{extra})"
+    if failed and failed >= total:
+        return f"Run failed ({failed} of {total} wells failed)"
+    if failed:
+        return f"Run completed with errors ({failed} of {total} wells failed)"
+    return f"Run {result.status.value}"
+
+
+def _not_done(result: Any) -> int:
+    """Wells of a cancelled run that did not reach the last step (and did not fail)."""
+    last = result.steps[-1] if result.steps else None
+    reached = {k.well for k in last.keys} if last is not None else set()
+    failed = {e.well for e in result.errors}
+    return len([w for w in result.wells if w not in reached and w not in failed])
+
+
+def summary_details(result: Any) -> str:
+    """The engine's summary without its first words (the outcome line says them)."""
+    text = result.summary()
+    head = f"Run {result.status.value} in {result.seconds:.1f} s: "
+    return text[len(head):] if text.startswith(head) else text
+
+
 
 
 class RunLogWidget(QSplitter):

@@ -41,46 +41,11 @@ from openhcs_gui.pipeline import (
 from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.resume_probe import ResumableRun, ResumeOffer
 from openhcs_gui.ui.run_controller import RunController
-from openhcs_gui.ui.run_log import RunLogWidget
+from openhcs_gui.ui.run_log import RunLogWidget, outcome_text, summary_details
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["RunController", "RunPanel", "outcome_text"]
-
-
-def outcome_text(result: Any, done: int | None = None) -> str:
-    """How a run ended, in words that count the wells: never "failed" when most wells are done.
-
-    ``Run completed``, ``Run completed with errors (2 of 8 wells failed)``,
-    ``Run failed (8 of 8 wells failed)`` or ``Run cancelled (3 of 8 wells done)``;
-    ``done`` (wells that went through every step) is counted from the result when not given.
-    """
-    total = len(result.wells)
-    failed = len({e.well for e in result.errors})
-    if result.status is RunStatus.CANCELLED:
-        done = total - failed - _not_done(result) if done is None else done
-        extra = f", {failed} failed" if failed else ""
-        return f"Run cancelled ({done} of {total} wells done{extra})"
-    if failed and failed >= total:
-        return f"Run failed ({failed} of {total} wells failed)"
-    if failed:
-        return f"Run completed with errors ({failed} of {total} wells failed)"
-    return f"Run {result.status.value}"
-
-
-def _not_done(result: Any) -> int:
-    """Wells of a cancelled run that did not reach the last step (and did not fail)."""
-    last = result.steps[-1] if result.steps else None
-    reached = {k.well for k in last.keys} if last is not None else set()
-    failed = {e.well for e in result.errors}
-    return len([w for w in result.wells if w not in reached and w not in failed])
-
-
-def _summary_details(result: Any) -> str:
-    """The engine's summary without its first words (the outcome line says them)."""
-    text = result.summary()
-    head = f"Run {result.status.value} in {result.seconds:.1f} s: "
-    return text[len(head):] if text.startswith(head) else text
 
 #: The engine's advice is for the command line; in the window Run is the way out.
 _CLI_ADVICE = "; start a new run or use --overwrite."
@@ -479,7 +444,7 @@ class RunPanel(QWidget):
         colour = "#e0443e" if result.errors and len(result.errors) >= len(result.wells) else (
             "#d08000" if result.errors or result.status is RunStatus.CANCELLED else None)
         self._log(f"{headline} in {result.seconds:.1f} s.", colour)
-        self._log(_summary_details(result))
+        self._log(summary_details(result))
         self._session.set_result(result)
         self.run_finished.emit(result)
 
