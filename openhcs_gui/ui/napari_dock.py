@@ -31,7 +31,7 @@ _OWNED = "openhcs_dock"
 
 
 class OpenHCSDock(QWidget):
-    """OpenHCS in a napari dock: Plate (well grid) | Pipeline (steps, run, outputs).
+    """OpenHCS in a napari dock: tabs Plate (well grid) | Pipeline (steps) | Run & outputs.
 
     Parameters
     ----------
@@ -53,12 +53,13 @@ class OpenHCSDock(QWidget):
         self.status = QLabel("", self)
         self._opening: str | None = None
         self.status.setWordWrap(True)
-        pipeline = QSplitter(Qt.Orientation.Vertical, self)
-        for panel in (self.pipeline_editor, self.run_panel, self.outputs_panel):
-            pipeline.addWidget(panel)
+        run = QSplitter(Qt.Orientation.Vertical, self)
+        run.addWidget(self.run_panel)
+        run.addWidget(self.outputs_panel)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.plate_panel, "Plate")
-        self.tabs.addTab(pipeline, "Pipeline")
+        self.tabs.addTab(self.pipeline_editor, "Pipeline")
+        self.tabs.addTab(run, "Run && outputs")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.tabs, 1)
@@ -160,6 +161,7 @@ class OpenHCSDock(QWidget):
         self.show_specs(layers)
 
     def _on_run_panel_run_finished(self, result: Any) -> None:
+        self.tabs.setCurrentIndex(2)
         self.status.setText(f"Run {result.status.value}: double-click an output to view it.")
 
     def _on_task_failed(self, error: BaseException, _tb: str = "") -> None:
