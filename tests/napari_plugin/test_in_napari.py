@@ -69,3 +69,26 @@ def test_a_plate_opened_with_file_open_becomes_the_docks_plate(viewer, qtbot, sm
     widget.plate_panel.show_well("B02")
     qtbot.waitUntil(lambda: {layer.metadata["well"] for layer in viewer.layers} == {"B02"}, timeout=20000)
     assert len(viewer.layers) == 2
+
+
+def test_the_dock_runs_a_pipeline_and_shows_its_labels_in_napari(viewer, qtbot, small_plate: Path,
+                                                                 tmp_path: Path) -> None:
+    import shutil
+
+    from openhcs_gui import Backend, FunctionStep, Pipeline
+
+    plate = shutil.copytree(small_plate, tmp_path / "plate")
+    _dock, widget = viewer.window.add_plugin_dock_widget("openhcs-gui", "OpenHCS pipeline")
+    widget.open_plate(plate)
+    qtbot.waitUntil(lambda: len(widget.owned_layers()) == 2, timeout=20000)
+    widget.session.replace_pipeline(Pipeline([
+        FunctionStep(func=("segment_nuclei", {"diameter_px": 10.0}), name="nuclei", backend=Backend.DISK)]))
+    with qtbot.waitSignal(widget.run_panel.run_finished, timeout=60000) as finished:
+        assert widget.run_panel.start_run()
+    result = finished.args[0]
+    assert result.status.value == "completed" and result.workspace.parent == tmp_path
+    assert widget.tabs.currentIndex() == 2  # Run & outputs
+    widget.outputs_panel.show_output(0, "A01")
+    qtbot.waitUntil(lambda: any(type(layer).__name__ == "Labels" for layer in viewer.layers), timeout=20000)
+    labels = next(layer for layer in viewer.layers if type(layer).__name__ == "Labels")
+    assert labels.data.max() > 0 and labels.scale[-1] == widget.session.plate.pixel_size_um
