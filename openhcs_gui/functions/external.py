@@ -11,7 +11,7 @@ can name it. Functions provided by other packages through the
 are loaded (see ``docs/plugins.md``).
 
 The engine never imports napari: annotations are recognised by name
-(``ImageData``, ``napari.types.LabelsData``, ``numpy.ndarray``...), whether
+(``ImageData``, ``napari.types.LabelsData``), whether
 they are objects or strings (``from __future__ import annotations``).
 """
 
@@ -27,10 +27,11 @@ import numpy as np
 __all__ = ["IMAGE_TYPE_NAMES", "LABELS_TYPE_NAMES", "PlaneFunction", "adapt", "is_plane_function",
            "register_annotated"]
 
-#: Annotation names of an image argument or result (napari, numpy, magicgui style).
-IMAGE_TYPE_NAMES = frozenset({"ImageData", "ndarray", "NDArray", "ArrayLike", "Image"})
-#: Annotation names of a label-image result: the step's output becomes a Labels output.
-LABELS_TYPE_NAMES = frozenset({"LabelsData", "Labels"})
+#: Annotation names of a napari image argument or result (``napari.types.ImageData``).
+#: ``numpy.ndarray`` is *not* one: our own stack functions are annotated with it.
+IMAGE_TYPE_NAMES = frozenset({"ImageData"})
+#: Annotation names of a label image: a function returning one makes a labels output.
+LABELS_TYPE_NAMES = frozenset({"LabelsData"})
 _LAYER_TUPLE_NAMES = frozenset({"LayerDataTuple", "FullLayerData", "LayerData"})
 
 
@@ -70,7 +71,7 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature:
 
 
 def is_plane_function(func: Callable[..., Any]) -> bool:
-    """True if ``func`` takes one image (first parameter annotated as an image) — napari style."""
+    """True if ``func``'s first parameter is annotated ``ImageData``/``LabelsData`` (napari style)."""
     try:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):

@@ -43,14 +43,23 @@ def test_an_annotated_function_runs_per_plane_and_keeps_its_form_parameters() ->
 
 
 def test_a_stack_function_is_left_alone() -> None:
-    def stack_fn(stack: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    def stack_fn(stack: np.ndarray, sigma: float = 1.0) -> np.ndarray:  # our own contract: whole stack
         return stack
 
-    def plain(stack, sigma=1.0):  # noqa: ANN001, ANN202 - unannotated: our own stack contract
+    def plain(stack, sigma=1.0):  # noqa: ANN001, ANN202
         return stack
 
-    assert isinstance(adapt(stack_fn), PlaneFunction)  # ndarray-annotated: napari style, per plane
-    assert adapt(plain) is plain
+    assert adapt(stack_fn) is stack_fn and adapt(plain) is plain
+
+
+def test_labels_data_in_or_out_is_recognised_by_name_without_napari() -> None:
+    def spots(image: "LabelsData", fraction: float = 0.5) -> "LabelsData":  # noqa: F821, UP037
+        return (np.asarray(image) > fraction).astype(float)
+
+    adapted = adapt(spots)
+    assert isinstance(adapted, PlaneFunction) and adapted.outputs == "labels"
+    out = adapted(np.ones((2, 4, 4)))
+    assert out.dtype == np.int32 and out.shape == (2, 4, 4)
 
 
 def _install_example(target: Path) -> None:
