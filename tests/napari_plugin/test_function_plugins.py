@@ -64,9 +64,12 @@ def test_labels_data_in_or_out_is_recognised_by_name_without_napari() -> None:
 
 def _install_example(target: Path) -> None:
     """pip-install the example plugin (no dependencies) into ``target``, as a user would."""
+    import shutil
+
+    source = shutil.copytree(EXAMPLE, target.with_name("example_src"))  # the build writes egg-info there
     isolation = [] if importlib.util.find_spec("wheel") is None else ["--no-build-isolation"]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *isolation,
-                    "--target", str(target), str(EXAMPLE)], check=True, capture_output=True, timeout=240)
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=240)
 
 
 _SCRIPT = textwrap.dedent("""
