@@ -71,6 +71,8 @@ class OpenHCSDock(QWidget):
         self.run_panel.run_failed.connect(self.status.setText)
         for panel in (self.plate_panel, self.pipeline_editor, self.outputs_panel):
             panel.message.connect(self.status.setText)
+        self.session.plate_switch_requested.connect(self._on_session_plate_switch_requested)
+        self.session.result_refused.connect(self.status.setText)
         self.viewer.layers.events.inserted.connect(self._on_viewer_layer_inserted)
         for layer in list(self.viewer.layers):  # a plate opened through our reader before the dock
             self._adopt(layer)
@@ -84,6 +86,13 @@ class OpenHCSDock(QWidget):
         return self.tasks.submit(open_plate, Path(path), name="open plate",
                                  on_finished=partial(self._on_plate_scanned, show_first_well),
                                  on_failed=self._on_task_failed)
+
+    def open_workspace(self, path: str | Path) -> Task:
+        """Read a workspace's provenance in a worker; its plate and outputs follow."""
+        from openhcs_gui.pipeline import open_workspace
+
+        return self.tasks.submit(open_workspace, Path(path), name="open workspace",
+                                 on_finished=self._on_workspace_read, on_failed=self._on_task_failed)
 
     def owned_layers(self) -> list[Any]:
         """The viewer layers this dock added (the user's own layers are never touched)."""
@@ -126,20 +135,25 @@ class OpenHCSDock(QWidget):
         self._adopt(event.value)
 
     def _adopt(self, layer: Any) -> None:
-        """A plate opened through the reader (File → Open) becomes the dock's plate too.
+        """A plate or workspace opened through the reader (File → Open) becomes the dock's too.
 
-        Its well layers become the dock's, so the next well clicked in the grid replaces them.
+        Its layers become the dock's, so the next well or output shown replaces them.
         """
         meta = getattr(layer, "metadata", None)
-        if not isinstance(meta, dict) or meta.get("source") != "plate" or not meta.get("plate") \
-                or meta.get(_OWNED):
+        if not isinstance(meta, dict) or meta.get(_OWNED):
             return
-        meta[_OWNED] = True
-        path = meta["plate"]
-        current = self.session.plate
-        if (current is None or Path(current.path) != Path(path)) and path != self._opening:
-            self._opening = path
-            self.open_plate(path, show_first_well=False)  # its layers are already shown
+        if meta.get("source") == "plate" and meta.get("plate"):
+            meta[_OWNED] = True
+            path, current = meta["plate"], self.session.plate
+            if (current is None or Path(current.path) != Path(path)) and path != self._opening:
+                self._opening = path
+                self.open_plate(path, show_first_well=False)  # its layers are already shown
+        elif meta.get("source") == "output" and meta.get("workspace"):
+            meta[_OWNED] = True
+            path, current = meta["workspace"], self.session.result
+            if (current is None or Path(current.workspace) != Path(path)) and path != self._opening:
+                self._opening = path
+                self.open_workspace(path)
 
     def _on_plate_panel_open_requested(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open plate folder")
@@ -153,6 +167,14 @@ class OpenHCSDock(QWidget):
         if show_first_well and plate.wells:
             self.plate_panel.show_well(plate.wells[0])
 
+    def _on_workspace_read(self, result: Any) -> None:
+        self._opening = None
+        self.session.set_result(result)  # asks for its plate first (plate_switch_requested)
+        self.status.setText(f"Opened workspace {result.workspace}: double-click an output to view it.")
+
+    def _on_session_plate_switch_requested(self, path: str) -> None:
+        self.open_plate(path, show_first_well=False)
+
     def _on_plate_panel_well_layers_ready(self, well: str, layers: list[Any]) -> None:
         self.show_specs(layers)
         self.status.setText(f"Showing raw images of {well}.")
@@ -165,7 +187,7 @@ class OpenHCSDock(QWidget):
         self.status.setText(f"Run {result.status.value}: double-click an output to view it.")
 
     def _on_task_failed(self, error: BaseException, _tb: str = "") -> None:
-        self.status.setText(f"Cannot open plate: {error}")
+        self.status.setText(f"Cannot open: {error}")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Stop a running pipeline and background reads; never blocks."""

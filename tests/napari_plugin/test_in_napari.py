@@ -47,7 +47,7 @@ def test_dock_widget_runs_in_a_plain_napari_window(viewer, qtbot, small_plate: P
     qtbot.waitUntil(lambda: widget.owned_layers() and widget.owned_layers()[0].metadata["well"] == "B02",
                     timeout=20000)
     assert [layer.name for layer in viewer.layers].count("mine") == 1
-    assert widget.pipeline_editor.isVisibleTo(widget) or widget.tabs.count() == 2
+    assert widget.tabs.indexOf(widget.pipeline_editor) == 1 and widget.tabs.indexOf(widget.plate_panel) == 0
     shot = os.environ.get("OPENHCS_NAPARI_SHOT")
     viewer.window._qt_window.resize(1400, 900)
     viewer.window._qt_window.show()
@@ -92,3 +92,17 @@ def test_the_dock_runs_a_pipeline_and_shows_its_labels_in_napari(viewer, qtbot, 
     qtbot.waitUntil(lambda: any(type(layer).__name__ == "Labels" for layer in viewer.layers), timeout=20000)
     labels = next(layer for layer in viewer.layers if type(layer).__name__ == "Labels")
     assert labels.data.max() > 0 and labels.scale[-1] == widget.session.plate.pixel_size_um
+
+
+def test_a_workspace_opened_with_file_open_fills_the_docks_outputs(viewer, qtbot, small_workspace: Path,
+                                                                  small_plate: Path) -> None:
+    viewer.open(str(small_workspace), plugin="openhcs-gui")
+    _dock, widget = viewer.window.add_plugin_dock_widget("openhcs-gui", "OpenHCS pipeline")
+    qtbot.waitUntil(lambda: widget.session.result is not None, timeout=20000)
+    assert Path(widget.session.result.workspace) == small_workspace
+    assert Path(widget.session.plate.path) == small_plate  # its plate came along
+    assert widget.outputs_panel.tree.topLevelItemCount() == 2  # blur, nuclei
+    widget.outputs_panel.show_output(1, "B02")
+    qtbot.waitUntil(lambda: any(layer.metadata.get("well") == "B02" for layer in viewer.layers), timeout=20000)
+    assert {layer.metadata.get("well") for layer in viewer.layers} == {"B02"}  # the reader's A01 replaced
+    assert type(viewer.layers[-1]).__name__ == "Labels"
