@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,15 @@ __all__ = ["get_plate_reader", "get_workspace_reader", "plate_layers", "workspac
 LayerData = tuple[Any, dict[str, Any], str]
 
 
-def _folder(path: str | os.PathLike[str] | Sequence[Any]) -> Path | None:
+def _folder(path: Any) -> Path | None:
+    """The one folder npe2 offers (a path or a one-element list), else ``None``."""
     if isinstance(path, list | tuple):
         if len(path) != 1:
             return None
         path = path[0]
-    p = Path(os.fspath(path))
+    if not isinstance(path, str | os.PathLike):
+        return None
+    p = Path(path)
     return p if p.is_dir() else None
 
 
@@ -81,7 +85,7 @@ def _channel_name(plate: Any, channel: int) -> str:
     return name or f"channel {channel}"
 
 
-def _lazy_stack(loads: list[list[Callable[[], np.ndarray]]]) -> Any:
+def _lazy_stack(loads: Sequence[Sequence[Callable[[], Any]]]) -> Any:
     """A dask ``(site, z, y, x)`` array (length-1 axes dropped) whose planes load on demand.
 
     The first plane is read to learn shape and dtype; the rest are read when shown.
@@ -150,7 +154,7 @@ def plate_layers(plate: Any, well: str | None = None) -> list[LayerData]:
     layers: list[LayerData] = []
     for pos, channel in enumerate(plate.channels):
         loads = [
-            [(lambda p=plate.images[k]: _load_raw(p, plate.backend)) for k in keys]
+            [partial(_load_raw, plate.images[k], plate.backend) for k in keys]
             for s in plate.sites
             if (keys := plate.keys(well=well, site=s, channel=channel, t=t))
         ]
@@ -199,7 +203,7 @@ def _step_layers(result: Any, step: Any, well: str, plate: Any) -> list[LayerDat
                 by_channel.setdefault(k.channel, {})[(k.site, k.z)] = k
         for channel, planes in sorted(by_channel.items()):
             sites, zs = sorted({s for s, _ in planes}), sorted({z for _, z in planes})
-            loads = [[(lambda k=planes[(s, z)]: result.get_image(step.index, k)) for z in zs if (s, z) in planes]
+            loads = [[partial(result.get_image, step.index, planes[(s, z)]) for z in zs if (s, z) in planes]
                      for s in sites]
             stacks.append((channel, _lazy_stack(loads)))
     layers: list[LayerData] = []
