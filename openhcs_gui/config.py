@@ -97,6 +97,15 @@ class ZarrConfig(ConfigModel):
     ngff_version: Literal["0.4", "0.5"] = Field(
         default="0.4", description="OME-NGFF version: 0.4 on zarr v2 files, 0.5 on zarr v3."
     )
+    pyramid_levels: int | None = Field(
+        default=None, ge=1, le=16,
+        description="Resolution levels per field, full resolution included (1 = no pyramid); "
+        "None: halve until the longest side is at most pyramid_min_size.",
+    )
+    pyramid_min_size: int = Field(
+        default=256, ge=16,
+        description="Automatic pyramid: the coarsest level's longest side is at most this (px).",
+    )
 
 
 class MaterializationConfig(ConfigModel):

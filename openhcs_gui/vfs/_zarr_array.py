@@ -166,17 +166,17 @@ class RawArray:
     # ------------------------------------------------------------ creation
     @classmethod
     def for_field(
-        cls, path: str, shape: tuple[int, int, int, int], dtype: np.dtype[Any],
-        config: ZarrConfig, zarr_format: int,
+        cls, path: str, shape: tuple[int, ...], dtype: np.dtype[Any],
+        config: ZarrConfig, zarr_format: int, axes: tuple[str, ...] = ("c", "z", "y", "x"),
     ) -> RawArray:
-        """A ``(c, z, y, x)`` field array laid out as ``config.chunk_strategy`` says."""
+        """A field array (``axes``, e.g. ``(c, z, y, x)``) laid out as ``config.chunk_strategy`` says."""
         if config.chunk_strategy == ZarrChunkStrategy.WELL:
-            chunks = shape
+            chunks = tuple(shape)
         else:
-            chunks = (1, 1, shape[2], shape[3])
+            chunks = (*(1,) * (len(shape) - 2), shape[-2], shape[-1])
         dt = np.dtype(dtype).newbyteorder("<") if np.dtype(dtype).itemsize > 1 else np.dtype(dtype)
-        return cls(path, tuple(shape), tuple(chunks), dt, make_codec(config, dt, zarr_format),
-                   zarr_format, "/", True, ("c", "z", "y", "x"))
+        return cls(path, tuple(shape), chunks, dt, make_codec(config, dt, zarr_format),
+                   zarr_format, "/", True, tuple(axes))
 
     def resized(self, shape: tuple[int, ...], chunks: tuple[int, ...]) -> RawArray:
         """Same array with a new shape/chunk grid (metadata only; caller moves data)."""

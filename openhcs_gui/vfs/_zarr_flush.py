@@ -33,6 +33,7 @@ import numpy as np
 from openhcs_gui.config import ZarrConfig
 from openhcs_gui.metadata import PlateMetadata, row_index
 from openhcs_gui.vfs._zarr_array import MissingChunkError, RawArray, open_plane_array
+from openhcs_gui.vfs._zarr_labels import write_label_groups
 from openhcs_gui.vfs._zarr_meta import image_attrs, plate_attrs, read_group, well_attrs, write_group
 from openhcs_gui.vfs._zarr_plate import FieldState, PlateState
 
@@ -89,18 +90,36 @@ def field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
         return {}
     labels = {c - 1: n for c, n in plate.channel_names.items()}
     state.shown = plate.window(state.ranges)
-    return image_attrs(_field_name(plate, state.path), state.array.shape[0], state.array.dtype,
-                       state.shown, labels, plate.version, meta=meta)
+    c_axis = state.axes.index("c") if "c" in state.axes else None
+    n_c = state.array.shape[c_axis] if c_axis is not None else 1
+    return image_attrs(_field_name(plate, state.path), n_c, state.array.dtype,
+                       state.shown, labels, plate.version, meta=meta, levels=state.levels,
+                       timed="t" in state.axes,
+                       method="nearest" if state.label_name else "mean")
 
 
 def write_field_attrs(plate: PlateState, state: FieldState, config: ZarrConfig,
                       meta: PlateMetadata | None) -> None:
-    """Write one field group's multiscales/omero attributes (cheap JSON) if it is ours."""
+    """Write one field group's multiscales/omero attributes (cheap JSON) if it is ours.
+
+    A field holding a label image also gets its ``labels/<name>`` metadata.
+    """
     if not state.ours or state.array is None:
         return
     with state.lock:
         write_group(state.path, field_attrs(plate, state, config, meta), plate.zarr_format)
+        if state.label_name is not None and config.ome_zarr_metadata:
+            write_label_groups(state.path, state.label_name, plate.zarr_format, plate.version,
+                               meta, state.levels, "t" in state.axes)
         state.dirty = False
+
+
+def _disk_levels(path: str) -> int:
+    """Consecutive pyramid levels ``0``, ``1``... with array metadata under the group ``path``."""
+    n = 0
+    while any(os.path.exists(os.path.join(path, str(n), f)) for f in (".zarray", "zarr.json")):
+        n += 1
+    return max(n, 1)
 
 
 def _repair_field(plate: PlateState, path: str, config: ZarrConfig,
@@ -108,24 +127,30 @@ def _repair_field(plate: PlateState, path: str, config: ZarrConfig,
     """Write the missing attributes of a field written by an earlier (killed) process.
 
     Only arrays carrying our marker are repaired; the display window comes
-    from the planes that are present.
+    from the planes that are present, the levels from the arrays on disk.
     """
     array = open_plane_array(os.path.join(path, "0"))
-    if not isinstance(array, RawArray) or len(array.shape) != 4:
+    if not isinstance(array, RawArray) or len(array.shape) not in (4, 5):
         return
-    state = FieldState(path, array, ours=True)
-    for c in range(array.shape[0]):
-        for z in range(array.shape[1]):
-            try:
-                plane = array.read_plane((c, z))
-            except MissingChunkError:
-                continue
-            if plane.dtype.kind == "f":
-                plane = plane[np.isfinite(plane)]
-            if plane.size:
-                lo, hi = float(plane.min()), float(plane.max())
-                old = state.ranges.get(c, (lo, hi))
-                state.ranges[c] = (min(old[0], lo), max(old[1], hi))
+    axes = ("t", "c", "z", "y", "x") if len(array.shape) == 5 else ("c", "z", "y", "x")
+    state = FieldState(path, array, axes, ours=True, levels=_disk_levels(path))
+    labels_dir = os.path.join(path, "labels")
+    names = [n for n in (os.listdir(labels_dir) if os.path.isdir(labels_dir) else [])
+             if os.path.isdir(os.path.join(labels_dir, n))]
+    state.label_name = names[0] if len(names) == 1 else None
+    c_at = axes.index("c")
+    for index in np.ndindex(*array.shape[:-2]):
+        try:
+            plane = array.read_plane(index)
+        except MissingChunkError:
+            continue
+        if plane.dtype.kind == "f":
+            plane = plane[np.isfinite(plane)]
+        if plane.size:
+            c = index[c_at]
+            lo, hi = float(plane.min()), float(plane.max())
+            old = state.ranges.get(c, (lo, hi))
+            state.ranges[c] = (min(old[0], lo), max(old[1], hi))
     write_field_attrs(plate, state, config, meta)
 
 

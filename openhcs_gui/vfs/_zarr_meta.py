@@ -27,6 +27,9 @@ __all__ = [
     "plate_attrs",
     "well_attrs",
     "image_attrs",
+    "physical_axes",
+    "multiscale_datasets",
+    "time_unit",
     "row_name",
     "row_index",
     "DEFAULT_COLORS",
@@ -122,18 +125,51 @@ def well_attrs(field_paths: Sequence[str], version: str) -> dict[str, Any]:
     return {"well": _versioned({"images": [{"path": p} for p in field_paths]}, version)}
 
 
-def physical_axes(meta: PlateMetadata | None) -> tuple[list[dict[str, Any]], list[float]]:
-    """``(c, z, y, x)`` axes and scale from ``meta``.
+#: NGFF time unit names; instrument spellings map onto them.
+_TIME_UNITS = {
+    "attosecond", "centisecond", "day", "decisecond", "exasecond", "femtosecond", "gigasecond",
+    "hectosecond", "hour", "kilosecond", "megasecond", "microsecond", "millisecond", "minute",
+    "nanosecond", "petasecond", "picosecond", "second", "terasecond", "yoctosecond",
+    "yottasecond", "zeptosecond", "zettasecond",
+}
+_TIME_ALIASES = {"s": "second", "sec": "second", "seconds": "second", "ms": "millisecond",
+                 "min": "minute", "minutes": "minute", "h": "hour", "hours": "hour"}
+
+
+def time_unit(meta: PlateMetadata | None) -> str | None:
+    """The NGFF name of ``meta``'s time unit, or ``None`` when unknown."""
+    if meta is None or meta.time_unit is None:
+        return None
+    text = meta.time_unit.strip().lower()
+    unit = _TIME_ALIASES.get(text, text)
+    return unit if unit in _TIME_UNITS else None
+
+
+def physical_axes(
+    meta: PlateMetadata | None, timed: bool = False,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """``([t,] c, z, y, x)`` axes and full-resolution scale from ``meta``.
 
     A size that is not recorded gets scale 1 and no unit, so a viewer shows
-    pixels, never an invented 1 µm.
+    pixels, never an invented 1 µm. The ``t`` axis (``timed``) gets the time
+    interval as its scale and the time unit when they are known.
     """
     unit = space_unit(meta)
     px = meta.pixel_size_x if meta is not None else None
     py = (meta.pixel_size_y or px) if meta is not None else None
     dz = meta.z_spacing if meta is not None else None
-    axes: list[dict[str, Any]] = [{"name": "c", "type": "channel"}]
-    scale = [1.0]
+    axes: list[dict[str, Any]] = []
+    scale: list[float] = []
+    if timed:
+        t_axis: dict[str, Any] = {"name": "t", "type": "time"}
+        dt = meta.time_interval if meta is not None else None
+        t_unit = time_unit(meta)
+        if t_unit is not None:
+            t_axis["unit"] = t_unit
+        axes.append(t_axis)
+        scale.append(float(dt) if dt is not None and dt > 0 and t_unit is not None else 1.0)
+    axes.append({"name": "c", "type": "channel"})
+    scale.append(1.0)
     for name, size in (("z", dz), ("y", py), ("x", px)):
         axis: dict[str, Any] = {"name": name, "type": "space"}
         known = size is not None and size > 0
@@ -142,6 +178,15 @@ def physical_axes(meta: PlateMetadata | None) -> tuple[list[dict[str, Any]], lis
         axes.append(axis)
         scale.append(float(size) if known and size is not None else 1.0)
     return axes, scale
+
+
+def multiscale_datasets(scale: Sequence[float], levels: int) -> list[dict[str, Any]]:
+    """``datasets`` of a pyramid: path ``"i"``, ``y``/``x`` scale doubled per level."""
+    out = []
+    for i in range(levels):
+        s = [*scale[:-2], scale[-2] * 2 ** i, scale[-1] * 2 ** i]
+        out.append({"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": s}]})
+    return out
 
 
 def image_attrs(
@@ -153,21 +198,29 @@ def image_attrs(
     version: str,
     omero: bool = True,
     meta: PlateMetadata | None = None,
+    levels: int = 1,
+    timed: bool = False,
+    method: str = "mean",
 ) -> dict[str, Any]:
-    """``multiscales`` (+ ``omero``) attributes of one field image ``(c, z, y, x)``.
+    """``multiscales`` (+ ``omero``) attributes of one field image ``([t,] c, z, y, x)``.
+
+    ``levels`` pyramid levels are listed (``"0"`` full resolution, each next
+    one half the size in ``y`` and ``x``, made by ``method``: ``"mean"`` or
+    ``"nearest"`` for labels); ``timed`` adds a leading ``t`` axis.
 
     ``ranges`` maps a 0-based channel to the (min, max) of its data and
     becomes the display window; ``labels`` maps 0-based channels to names and
     wins over the channel names of ``meta``, which also gives colours, axis
     units and the pixel scale. A channel without a recorded name has no label.
     """
-    axes, scale = physical_axes(meta)
+    axes, scale = physical_axes(meta, timed)
     multiscale: dict[str, Any] = {
         "name": name,
         "axes": axes,
-        "datasets": [{"path": "0", "coordinateTransformations": [
-            {"type": "scale", "scale": scale}]}],
+        "datasets": multiscale_datasets(scale, levels),
     }
+    if levels > 1:
+        multiscale["type"] = method
     attrs: dict[str, Any] = {"multiscales": [_versioned(multiscale, version)]}
     if not omero:
         return attrs

@@ -34,23 +34,25 @@ _ROW = re.compile(r"^[A-Z]{1,2}$")
 
 @dataclass(eq=False)
 class FieldState:
-    """One field (site) of a well: its image group and its ``(c, z, y, x)``-like array.
+    """One field (site) of a well: its image group and its ``([t,] c, z, y, x)``-like array.
 
-    ``planes`` is the set of 0-based ``(c, z)`` this backend wrote; ``None``
+    ``planes`` is the set of 0-based ``(t, c, z)`` this backend wrote; ``None``
     means "every plane of the array" (a store opened from disk).
     """
 
     path: str
     array: RawArray | ZarrPyArray | None = None
     axes: tuple[str, ...] = ("c", "z", "y", "x")
-    planes: set[tuple[int, int]] | None = None
+    planes: set[tuple[int, int, int]] | None = None
     ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
     ours: bool = False
     dirty: bool = False
     #: the display ranges its omero metadata was last written with
     shown: dict[int, tuple[float, float]] | None = None
-    #: the field's NGFF label image (``labels/<name>``) this backend wrote, if any
-    labels: FieldState | None = None
+    #: resolution levels of the field's pyramid (``0``, ``1``, ...) this backend wrote
+    levels: int = 1
+    #: name of the field's NGFF label image (``labels/<name>``) this backend wrote, if any
+    label_name: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def index(self, channel: int, z: int, t: int = 0) -> tuple[int, ...] | None:
@@ -72,23 +74,18 @@ class FieldState:
     def has_plane(self, channel: int, z: int, t: int = 0) -> bool:
         """True if the 0-based plane ``(channel, z, t)`` holds an image."""
         if self.planes is not None:
-            return t == 0 and (channel, z) in self.planes
+            return (t, channel, z) in self.planes
         return self.index(channel, z, t) is not None
 
-    def time_points(self) -> int:
-        """Length of the ``t`` axis of an array opened from disk (1 for what this backend wrote)."""
-        if self.planes is not None or self.array is None:
-            return 1
-        return dict(zip(self.axes, self.array.shape, strict=False)).get("t", 1)
-
-    def plane_list(self) -> list[tuple[int, int]]:
-        """Sorted 0-based ``(c, z)`` of every image in this field."""
+    def plane_list(self) -> list[tuple[int, int, int]]:
+        """Sorted 0-based ``(t, c, z)`` of every image in this field."""
         if self.planes is not None:
             return sorted(self.planes)
         if self.array is None:
             return []
         sizes = dict(zip(self.axes, self.array.shape, strict=False))
-        return [(c, z) for c in range(sizes.get("c", 1)) for z in range(sizes.get("z", 1))]
+        return [(t, c, z) for t in range(sizes.get("t", 1)) for c in range(sizes.get("c", 1))
+                for z in range(sizes.get("z", 1))]
 
 
 @dataclass(eq=False)
@@ -184,7 +181,7 @@ class PlateState:
                 if state is None:
                     continue
                 out.extend(ImageKey(name, site, c + 1, z + 1, t + 1)
-                           for t in range(state.time_points()) for c, z in state.plane_list())
+                           for t, c, z in state.plane_list())
         return sorted(out)
 
     def fields_of(self, well: WellState) -> list[int]:

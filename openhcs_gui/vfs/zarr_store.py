@@ -4,8 +4,12 @@ A key ``<dir>/images.zarr/B03_s2_w1_z1.tif`` names one plane: the store
 ``<dir>/images.zarr`` is a plate, ``B03`` its well at ``B/3``, site 2 its
 field ``1`` and channel/z the plane ``(c=0, z=0)`` of the field array
 ``B/3/1/0`` shaped ``(c, z, y, x)``. A store's "files" are its image names.
+On a plate with more than one time point (``PlateMetadata.timepoints``, or a
+key with ``_t<n>``, n > 1) field arrays are ``(t, c, z, y, x)`` and ``_t<n>``
+is index ``n - 1``. Every field gets a multiscale pyramid (``ZarrConfig``
+``pyramid_levels`` / ``pyramid_min_size``) computed while its chunks encode.
 A key named ``B03_s2_w1_z1_labels.tif`` is a plane of a label image: written
-to the field array as well as to the field's NGFF ``labels/<name>`` group
+to the field array and linked into the field's NGFF ``labels/<name>`` group
 (see :mod:`openhcs_gui.vfs._zarr_labels`).
 
 Why it is fast (issue 3, "Speed"): chunks are encoded with the numcodecs
@@ -17,7 +21,9 @@ written when a batch finishes and on :meth:`ZarrBackend.close`. Field locks
 only serialize writers of the *same* field, so wells written from different
 threads run in parallel.
 
-Reads and listing live in :mod:`openhcs_gui.vfs._zarr_read`, metadata
+Writes live in :mod:`openhcs_gui.vfs._zarr_batch` and
+:mod:`openhcs_gui.vfs._zarr_write`, reads and listing in
+:mod:`openhcs_gui.vfs._zarr_read`, metadata
 writing (merged across processes, repaired at close) in
 :mod:`openhcs_gui.vfs._zarr_flush`.
 
@@ -30,43 +36,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
-import numpy as np
-
 from openhcs_gui.config import ZarrConfig
-from openhcs_gui.errors import (
-    InvalidPathError,
-    OpenHCSError,
-    UnsupportedFormatError,
-)
-from openhcs_gui.metadata import PlateMetadata, row_index
+from openhcs_gui.errors import InvalidPathError, OpenHCSError, UnsupportedFormatError
+from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.vfs._zarr_array import RawArray
+from openhcs_gui.vfs._zarr_batch import ZarrWrites, os_path
 from openhcs_gui.vfs._zarr_flush import scan_wells, write_field_attrs, write_plate_attrs
-from openhcs_gui.vfs._zarr_labels import LabelWrite, check_labels, label_name, write_labels
-from openhcs_gui.vfs._zarr_meta import ensure_group
-from openhcs_gui.vfs._zarr_plate import (
-    FieldState,
-    PlateState,
-    WellState,
-    open_plate_state,
-)
+from openhcs_gui.vfs._zarr_plate import FieldState, PlateState, open_plate_state
+from openhcs_gui.vfs._zarr_pyramid import level_arrays
 from openhcs_gui.vfs._zarr_read import ZarrReads
-from openhcs_gui.vfs._zarr_write import FieldWrite, prepare_field, run_chunk
-from openhcs_gui.vfs.base import (
-    PathLike,
-    StorageBackend,
-    long_component,
-    name_too_long,
-    normalize_path,
-    write_error,
-)
-from openhcs_gui.vfs.keys import ImageKey, is_labels_name, parse_image_name, split_well
+from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path, write_error
+from openhcs_gui.vfs.keys import ImageKey, parse_image_name
 
 __all__ = ["ZarrBackend"]
 
@@ -92,7 +78,7 @@ def codec_threads() -> int:
     return max(1, share or os.cpu_count() or 1)
 
 
-class ZarrBackend(ZarrReads, StorageBackend):
+class ZarrBackend(ZarrWrites, ZarrReads, StorageBackend):
     """Storage backend that writes and reads planes of OME-Zarr HCS plates.
 
     Parameters
@@ -209,132 +195,6 @@ class ZarrBackend(ZarrReads, StorageBackend):
         self._check_batch(datas, paths)
         self._write(list(zip(datas, paths, strict=True)), overwrite, batch=True)
 
-    def _write(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
-        self._check_writable()
-        try:
-            self._write_items(items, overwrite, batch)
-        except OSError as e:
-            if isinstance(e, OpenHCSError):
-                raise
-            raise write_error(e, _os_path(e, self.root), partial=True) from e
-
-    def _write_items(self, items: list[tuple[Any, PathLike]], overwrite: bool, batch: bool) -> None:
-        groups: dict[tuple[str, str, int], dict[tuple[int, int], np.ndarray]] = {}
-        names: dict[tuple[str, str, int, int, int], str] = {}
-        labelled: set[tuple[str, str, int]] = set()
-        for data, path in items:
-            key, store, ik = self._image(path)
-            part = long_component(key)
-            if part is not None:
-                raise name_too_long(self._fs(key), part)
-            plane = (ik.channel - 1, ik.z - 1)
-            groups.setdefault((store, ik.well, ik.site), {})[plane] = _as_plane(data, key)
-            names[(store, ik.well, ik.site, *plane)] = key
-            if is_labels_name(key):
-                labelled.add((store, ik.well, ik.site))
-        for store, well, site in labelled:  # refused before anything is registered or written
-            planes = groups[(store, well, site)]
-            check_labels(planes, {p: names[(store, well, site, *p)] for p in planes})
-        fields: list[tuple[PlateState, str, FieldState, dict[tuple[int, int], np.ndarray]]] = []
-        store_of: dict[int, str] = {}
-        labels: list[LabelWrite] = []
-        for (store, well, site), planes in groups.items():
-            plate = self._plate(store, create=True)
-            assert plate is not None
-            store_of[id(plate)] = store
-            fields.append((plate, well, self._field_for_write(plate, well, site), planes))
-            if (store, well, site) in labelled:
-                keys = {p: names[(store, well, site, *p)] for p in planes}
-                labels.append(LabelWrite(plate, fields[-1][2], planes, keys, label_name(self._fs(store))))
-        fields.sort(key=lambda f: f[2].path)  # one lock order: no deadlock between batches
-        held: list[FieldState] = []
-        writes: list[FieldWrite] = []
-        try:
-            for plate, well, state, planes in fields:
-                if state not in held:
-                    state.lock.acquire()
-                    held.append(state)
-                site = int(os.path.basename(state.path)) + 1
-                keys = {p: names[(store_of[id(plate)], well, site, *p)] for p in planes}
-                writes.append(prepare_field(state, planes, self.config, plate.zarr_format,
-                                            overwrite, keys))
-            chunks = [c for w in writes for c in w.chunks]
-            stats = self._map(run_chunk, chunks, beside=lambda: self._beside_chunks(fields, writes))
-            for w in writes:
-                w.commit([s for c, s in zip(chunks, stats, strict=True) if c.owner is w])
-            for (plate, _well, state, _planes) in fields:
-                plate.add_ranges(state.ranges)
-        finally:
-            try:  # a field prepared before an error still gets its array metadata
-                self._write_structure(fields, writes)
-            finally:
-                for state in held:
-                    state.lock.release()
-        for (plate, _well, state, _planes), w in zip(fields, writes, strict=True):
-            if batch or w.structure:
-                self._write_image_attrs(plate, state)
-        for plate in {id(f[0]): f[0] for f in fields}.values():
-            self._write_plate_attrs(plate)
-        if labels:
-            write_labels(labels, self.config, self.plate_metadata, overwrite, self._map)
-
-    def _beside_chunks(
-        self, fields: list[tuple[PlateState, str, FieldState, Any]], writes: list[FieldWrite]
-    ) -> None:
-        """Caller-thread work that needs no chunk result, done while the pool encodes.
-
-        Plate and well metadata list wells and fields from the registry, which
-        :meth:`_field_for_write` already updated; they do not depend on pixel
-        values. (If encoding then fails, the plate lists a field whose array
-        exists without those chunks; it did so before too, from the next
-        batch or :meth:`close` on.)
-        """
-        self._write_structure(fields, writes)
-        for plate in {id(f[0]): f[0] for f in fields}.values():
-            self._write_plate_attrs(plate)
-
-    @staticmethod
-    def _write_structure(
-        fields: list[tuple[PlateState, str, FieldState, Any]], writes: list[FieldWrite]
-    ) -> None:
-        """Array metadata and empty groups of new fields; runs while chunks encode.
-
-        Only structure goes here (no attributes that depend on the chunks'
-        value ranges), so it can run beside the encoding pool. Idempotent;
-        ``writes`` may be shorter than ``fields`` when preparing failed.
-        """
-        for (plate, _well, state, _planes), w in zip(fields, writes, strict=False):
-            if w.new_metadata is None:
-                continue
-            w.write_structure()
-            for group in (plate.path, os.path.dirname(os.path.dirname(state.path)),
-                          os.path.dirname(state.path), state.path):
-                ensure_group(group, plate.zarr_format)
-
-    def _field_for_write(self, plate: PlateState, well: str, site: int) -> FieldState:
-        """Registry entry for (well, site), created (with its groups) if new."""
-        existing = plate.field_state(ImageKey(well, site, 1))
-        if existing is not None:
-            return existing
-        with plate.lock:
-            w = plate.wells.get(well)
-            if w is None:
-                row, col = split_well(well)
-                r = row_index(row)
-                w = WellState(f"{row}/{col}", r, col - 1)
-                plate.wells[well] = w
-                plate.dirty = True
-            plate.written = True
-            plate.deleted.discard(w.path)
-            state = w.fields.get(site)
-            if state is None:
-                state = FieldState(os.path.join(plate.path, *w.path.split("/"), str(site - 1)))
-                state.planes, state.ours = set(), True
-                w.fields[site] = state
-                w.dirty = True
-                plate.dirty = True
-            return state
-
     # ------------------------------------------------------------ metadata
     def set_plate_metadata(self, metadata: PlateMetadata | None) -> None:
         """Use ``metadata`` (pixel size, units, channels, name, geometry) for what is written next.
@@ -389,7 +249,7 @@ class ZarrBackend(ZarrReads, StorageBackend):
         except OSError as e:
             if isinstance(e, OpenHCSError):
                 raise
-            raise write_error(e, _os_path(e, self.root)) from e
+            raise write_error(e, os_path(e, self.root)) from e
         finally:
             with self._lock:  # after the metadata, which used the pool too
                 pool, self._pool = self._pool, None
@@ -403,16 +263,16 @@ class ZarrBackend(ZarrReads, StorageBackend):
         assert plate is not None
         state = plate.field_state(ik)
         assert state is not None and state.array is not None
-        plane = (ik.channel - 1, ik.z - 1)
+        plane = (ik.t - 1, ik.channel - 1, ik.z - 1)
         with state.lock:
             if state.planes is None:
                 state.planes = set(state.plane_list())
             state.planes.discard(plane)
             arr = state.array
             if isinstance(arr, RawArray) and all(c == 1 for c in arr.chunks[:-2]):
-                index = state.index(*plane)
+                index = state.index(plane[1], plane[2], plane[0])
                 if index is not None:
-                    _unlink(arr.chunk_path(arr.plane_location(index)[0]))
+                    _unlink_plane(state.path, arr, index, state.levels, state.label_name)
             empty = not state.planes
         if not empty:
             return
@@ -470,23 +330,18 @@ class ZarrBackend(ZarrReads, StorageBackend):
         return f"ZarrBackend('zarr://{self.root}')"
 
 
-def _os_path(e: OSError, fallback: str) -> str:
-    """The file an OS error is about, without our temp-file suffix."""
-    name = e.filename if isinstance(e.filename, str) else fallback
-    return _TMP_RE.sub("", name)
-
-
-_TMP_RE = re.compile(r"\.\d+-\d+\.tmp$")
-
-
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
 
 
-def _as_plane(data: Any, key: str) -> np.ndarray:
-    arr = np.asarray(data)
-    if arr.ndim != 2 or arr.dtype.hasobject or arr.size == 0:
-        raise UnsupportedFormatError(
-            f"The zarr backend stores 2-D numeric images; got {arr.dtype} {arr.shape} for '{key}'.")
-    return arr
+def _unlink_plane(field: str, arr: RawArray, index: tuple[int, ...], levels: int,
+                  label: str | None) -> None:
+    """Remove the single-plane chunk at ``index`` from every level (and the label image)."""
+    grid = arr.plane_location(index)[0]
+    arrays = [arr, *level_arrays(arr, levels)]
+    for lvl in arrays:
+        _unlink(lvl.chunk_path(grid))
+        if label is not None:
+            rel = os.path.relpath(lvl.chunk_path(grid), field)
+            _unlink(os.path.join(field, "labels", label, rel))
