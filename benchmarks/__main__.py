@@ -70,6 +70,8 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
 
     def run_storage() -> list[Figure]:
         figs, raw["zarr_write"] = storage.zarr_figures(plate)
+        pyr, raw["zarr_pyramid"] = storage.pyramid_figures(plate)
+        figs += pyr
         return figs + storage.disk_figures(plate, work) + storage.memory_figures(plate)
 
     return {
