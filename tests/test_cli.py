@@ -166,16 +166,26 @@ def test_ctrl_c_cancels_and_exits_130(small_plate: Path, tmp_path: Path, monkeyp
 
     real_run = pipeline_pkg.run_pipeline
     main_thread = threading.main_thread().ident
+    noticed = threading.Event()
+
+    class WatchedToken(pipeline_pkg.CancelToken):
+        def cancel(self) -> None:
+            super().cancel()
+            noticed.set()
 
     def run_and_interrupt(*args, progress=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         def relay(event: object) -> None:
             progress(event)
-            if isinstance(event, StepFinished) and event.step_index == 0:
+            if isinstance(event, StepFinished) and event.step_index == 0 and not noticed.is_set():
                 signal.pthread_kill(main_thread, signal.SIGINT)  # the user presses Ctrl-C
+                # The run goes on only once the CLI has handled the key press: on a loaded
+                # machine the main thread may otherwise wake after the last well is done.
+                assert noticed.wait(30), "the CLI never handled Ctrl-C"
 
         return real_run(*args, progress=relay, **kwargs)
 
     monkeypatch.setattr(pipeline_pkg, "run_pipeline", run_and_interrupt)
+    monkeypatch.setattr(pipeline_pkg, "CancelToken", WatchedToken)
     code = cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--workers", "1"])
     out = capsys.readouterr()
     assert code == 130

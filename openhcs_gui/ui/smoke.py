@@ -298,7 +298,10 @@ def _session(report: _Report, output_dir: Path) -> None:
             _pump(1.5)
         layers = [_layer_info(layer) for layer in window.viewer.layers]
         report.write(layers_shown=layers)
-        if not layers or any(layer["backend"] != "zarr" for layer in layers):
+        # Outputs open over the raw images they came from: the raw layers stay, and every
+        # layer of the final step must be read from its zarr store.
+        shown = [layer for layer in layers if final.name in layer["name"]]
+        if not shown or any(layer["backend"] != "zarr" for layer in shown):
             raise SmokeFailure(f"napari does not show the zarr output: {layers}")
         with report.stage("screenshot"):
             capture = _capture(window, output_dir)
