@@ -186,7 +186,13 @@ def test_ctrl_c_cancels_and_exits_130(small_plate: Path, tmp_path: Path, monkeyp
 
     monkeypatch.setattr(pipeline_pkg, "run_pipeline", run_and_interrupt)
     monkeypatch.setattr(pipeline_pkg, "CancelToken", WatchedToken)
-    code = cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--workers", "1"])
+    # A shell starts background jobs with Ctrl-C ignored, and Python keeps that (nohup semantics);
+    # the user at a terminal has Python's own handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = cli.main(["run", str(small_plate), "--output", str(tmp_path / "o"), "--workers", "1"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     out = capsys.readouterr()
     assert code == 130
     assert "Cancelling" in out.err and out.out.startswith("Run cancelled")

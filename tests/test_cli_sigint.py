@@ -51,7 +51,10 @@ def test_sigint_during_a_long_call_exits_130_at_once(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, "run", str(plate), "--pipeline", str(pipe),
                              "--output", str(out), "--workers", "1", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "0"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "0"},
+                            # as at a terminal: a shell starts background jobs (e.g. this test
+                            # run) with Ctrl-C ignored, and Python would keep ignoring it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
