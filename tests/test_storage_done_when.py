@@ -45,7 +45,7 @@ from openhcs_gui.plates.synthetic import (
 
 WELLS = ["A01", "B02"]
 SITES = 2
-SHAPE = (512, 512)  # the default pyramid halves once: 512 -> 256
+SHAPE = (512, 512)  # the default pyramid halves until <= 128 px: 512, 256, 128
 ZARR_NAMES = {1: "Hoechst 33342", 2: "Phalloidin"}  # only the OME-Zarr input says these
 
 
@@ -107,7 +107,7 @@ def plate(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def _cfg(out: Path, version: str = "0.4") -> GlobalPipelineConfig:
     cfg = GlobalPipelineConfig(num_workers=2)
     cfg.materialization_defaults.output_path = out
-    cfg.zarr.ngff_version = version  # default pyramid: halve until the longest side <= 256
+    cfg.zarr.ngff_version = version  # default pyramid
     return cfg
 
 
@@ -168,9 +168,9 @@ def test_napari_ome_zarr_shows_micrometres_channel_names_labels_and_a_pyramid(st
             assert meta["scale"][-2:] == pytest.approx([PIXEL_SIZE_UM, PIXEL_SIZE_UM])
         # the plate's channel names
         assert [name.split(": ")[-1] for name in image_meta["name"]] == list(plate.channel_names.values())
-        # a multiscale pyramid for both: 512 -> 256, each level half the size of the one above
+        # a multiscale pyramid for both, each level half the size of the one above
         for data in (image_data, labels_data):
-            assert isinstance(data, list) and [lvl.shape[-2:] for lvl in data] == [SHAPE, (256, 256)]
+            assert isinstance(data, list) and [lvl.shape[-2:] for lvl in data] == [SHAPE, (256, 256), (128, 128)]
         # the labels are the nuclei: one label per nucleus of the ground truth, at every time point
         full = np.asarray(labels_data[0])
         assert np.issubdtype(full.dtype, np.integer)

@@ -41,10 +41,11 @@ def _write(store: Path, version: str = "0.4", labels: bool = False, **cfg: objec
     return planes
 
 
-def test_level_count_halves_until_256_by_default() -> None:
-    assert level_count(ZarrConfig(), (2048, 2048)) == 4  # 2048 1024 512 256
-    assert level_count(ZarrConfig(), (600, 1030)) == 4  # 1030 515 258 129
-    assert level_count(ZarrConfig(), (256, 200)) == 1
+def test_level_count_halves_until_128_by_default() -> None:
+    assert level_count(ZarrConfig(), (2048, 2048)) == 5  # 2048 1024 512 256 128
+    assert level_count(ZarrConfig(), (600, 1030)) == 5  # 1030 515 258 129 65
+    assert level_count(ZarrConfig(), (256, 200)) == 2
+    assert level_count(ZarrConfig(), (128, 100)) == 1
     assert level_count(ZarrConfig(pyramid_min_size=512), (2048, 2048)) == 3
     assert level_count(ZarrConfig(pyramid_levels=2), (2048, 2048)) == 2
 
@@ -69,12 +70,12 @@ def test_fields_have_a_validated_pyramid_with_physical_scales(tmp_path: Path, ve
     image = models.Image.from_zarr(field)
     ms = image.attributes.model_dump(by_alias=True, exclude_none=True)
     ms = (ms.get("ome", ms))["multiscales"][0]
-    assert [d["path"] for d in ms["datasets"]] == ["0", "1", "2", "3"]
+    assert [d["path"] for d in ms["datasets"]] == ["0", "1", "2", "3", "4"]
     scales = [d["coordinateTransformations"][0]["scale"] for d in ms["datasets"]]
-    assert [s[-1] for s in scales] == pytest.approx([0.65, 1.3, 2.6, 5.2])
+    assert [s[-1] for s in scales] == pytest.approx([0.65, 1.3, 2.6, 5.2, 10.4])
     level0 = planes[ImageKey("A01", 1, 2)]
     expected = level0
-    for i in range(4):
+    for i in range(5):
         arr = zarr.open_array(store / "A" / "1" / "0" / str(i), mode="r", zarr_format=fmt)
         assert arr.shape == (2, 1, *expected.shape)
         np.testing.assert_array_equal(arr[1, 0], expected)
@@ -102,7 +103,7 @@ def test_labels_are_written_once_with_a_nearest_pyramid(tmp_path: Path, version:
     models.Labels.from_zarr(group)
     models.ImageLabel.from_zarr(group["count"])
     expected = planes[ImageKey("B02", 1, 1)]
-    for i in range(4):
+    for i in range(5):
         arr = zarr.open_array(field / "labels" / "count" / str(i), mode="r", zarr_format=fmt)
         np.testing.assert_array_equal(arr[0, 0], expected)  # only values that exist
         expected = expected[::2, ::2]
@@ -121,8 +122,8 @@ def test_napari_ome_zarr_opens_field_and_labels_as_multiscale(tmp_path: Path) ->
     layers = napari_get_reader(str(store / "A" / "1" / "0"))(str(store / "A" / "1" / "0"))
     image = [ly for ly in layers if ly[2] == "image"][0]
     label = [ly for ly in layers if ly[2] == "labels"][0]
-    assert isinstance(image[0], list) and len(image[0]) == 4
-    assert [lvl.shape[-1] for lvl in label[0]] == [1030, 515, 258, 129]
+    assert isinstance(image[0], list) and len(image[0]) == 5
+    assert [lvl.shape[-1] for lvl in label[0]] == [1030, 515, 258, 129, 65]
     assert image[1]["scale"][-1] == pytest.approx(0.65)
 
 
@@ -138,7 +139,7 @@ def test_close_repairs_a_killed_fields_pyramid_metadata(tmp_path: Path) -> None:
     HCS.from_zarr(zarr.open_group(store, mode="r"))
     Image.from_zarr(zarr.open_group(store / "A" / "1" / "0", mode="r"))
     attrs = json.loads((store / "A" / "1" / "0" / ".zattrs").read_text())
-    assert len(attrs["multiscales"][0]["datasets"]) == 4
+    assert len(attrs["multiscales"][0]["datasets"]) == 5
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
