@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from openhcs_gui.errors import OpenHCSError
 from openhcs_gui.functions import list_functions
+from openhcs_gui.functions import search as search_functions
 from openhcs_gui.pipeline import FunctionStep
 from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.list_model import Column, EventedListModel
@@ -324,16 +325,14 @@ class PipelineEditor(QWidget):
         QTimer.singleShot(0, self._fit_library_rows)  # after the stylesheet and layout settle
 
     def _on_search_changed(self, text: str) -> None:
-        needle = text.strip().lower()
-        first_visible = None
-        for i in range(self.library.count()):
-            item = self.library.item(i)
-            hidden = bool(needle) and needle not in f"{item.text()} {item.toolTip()}".lower()
-            item.setHidden(hidden)
-            if not hidden and first_visible is None:
-                first_visible = item
-        if first_visible is not None:
-            self.library.setCurrentItem(first_visible)
+        # the engine's search: names, descriptions and keywords ("nuclei", "count"), best match first
+        ranked = [r.name for r in search_functions(text)]
+        items = [self.library.item(i) for i in range(self.library.count())]
+        for item in items:
+            item.setHidden(item.data(Qt.ItemDataRole.UserRole) not in ranked)
+        best = next((i for i in items if ranked and i.data(Qt.ItemDataRole.UserRole) == ranked[0]), None)
+        if best is not None:
+            self.library.setCurrentItem(best)
 
     def _on_library_double_clicked(self, item: QListWidgetItem) -> None:
         self.add_function(item.data(Qt.ItemDataRole.UserRole))

@@ -28,7 +28,9 @@ def test_add_reorder_duplicate_remove(make_main_window, qtbot) -> None:
     editor.search.setText("blur")  # the library filters as you type
     visible = [editor.library.item(i).text() for i in range(editor.library.count())
                if not editor.library.item(i).isHidden()]
-    assert visible and all("blur" in v for v in visible)
+    # names, descriptions and keywords are searched; the best match comes first and is picked
+    assert visible[0].startswith("gaussian_blur") and "segment_nuclei" not in " ".join(visible)
+    assert editor.library.currentItem().text() == visible[0]
     qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
     editor.search.clear()
     editor.add_function("subtract_background")
