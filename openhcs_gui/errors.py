@@ -23,6 +23,7 @@ __all__ = [
     "FunctionNotFoundError",
     "RunCancelledError",
     "ClusterError",
+    "ProjectError",
 ]
 
 
@@ -83,3 +84,7 @@ class RunCancelledError(OpenHCSError):
 
 class ClusterError(OpenHCSError, ConnectionError):
     """A dask scheduler cannot be reached or a local cluster cannot start (names the address)."""
+
+
+class ProjectError(OpenHCSError, ValueError):
+    """A project file cannot be read, written or does not validate (names the file and the problem)."""
