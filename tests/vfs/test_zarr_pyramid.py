@@ -184,3 +184,27 @@ def test_field_written_before_its_later_time_points_gains_a_t_axis(tmp_path: Pat
     assert arr.shape == (2, 1, 1, 32, 32)
     np.testing.assert_array_equal(arr[0, 0, 0], first)
     np.testing.assert_array_equal(arr[1, 0, 0], later)
+
+
+@pytest.mark.parametrize("strategy", ["single", "well"])
+def test_levels_come_from_the_planes_being_written_not_from_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """A run writing its wells never reads a chunk back to build the pyramid (issue 12 item 5)."""
+    from openhcs_gui.constants import ZarrChunkStrategy
+    from openhcs_gui.vfs import _zarr_array
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the store was read while writing")
+
+    for name in ("read_chunk", "read_plane"):
+        monkeypatch.setattr(_zarr_array.RawArray, name, refuse)
+    monkeypatch.setattr(zarr, "open_array", refuse)
+    monkeypatch.setattr(zarr, "open", refuse)
+    store = tmp_path / "images.zarr"
+    planes = _write(store, chunk_strategy=ZarrChunkStrategy(strategy))
+    monkeypatch.undo()
+    expected = planes[ImageKey("B02", 1, 2)]
+    for i in range(5):
+        arr = zarr.open_array(store / "B" / "2" / "0" / str(i), mode="r")
+        np.testing.assert_array_equal(arr[1, 0], expected)
+        expected = downsample(expected, labels=False)
