@@ -61,13 +61,16 @@ class VFSConfig(ConfigModel):
 
     intermediate_backend: Backend = Field(
         default=Backend.MEMORY,
-        description="Where step outputs that nothing asks to keep live during a run "
-        "(memory is fastest and is dropped after the last reader).",
+        title="Results between steps go to",
+        description="Where the images passed from one step to the next are put during a run. "
+        "Memory is fastest; TIFF files or OME-Zarr keep them on disk for inspection.",
+        json_schema_extra={"advanced": True},
     )
     materialization_backend: MaterializationBackend = Field(
         default=MaterializationBackend.DISK,
-        description="Persistent backend for the final step unless a step or "
-        "materialization_defaults says otherwise.",
+        title="Final results format",
+        description="How the last step's images are saved: OME-Zarr (one plate store, opens in "
+        "napari and OMERO) or TIFF files (one file per image). A step can choose its own.",
     )
 
 
@@ -78,35 +81,47 @@ class ZarrConfig(ConfigModel):
         default="images.zarr",
         min_length=1,
         pattern=r"^[^/\\]+$",
-        description="Folder name of the zarr store inside each step folder.",
+        title="OME-Zarr folder name",
+        description="Name of the OME-Zarr folder inside each step's results folder.",
     )
     compressor: ZarrCompressor = Field(
-        default=ZarrCompressor.ZSTD, description="Codec for chunks (zstd/lz4 run through Blosc)."
+        default=ZarrCompressor.ZSTD, title="Compression method",
+        description="How OME-Zarr images are compressed (lossless: pixel values never change).",
     )
     compression_level: int = Field(
-        default=1, ge=MIN_LEVEL, le=MAX_LEVEL, description="Codec level, 1 (fast) to 9 (small)."
+        default=1, ge=MIN_LEVEL, le=MAX_LEVEL, title="Compression (1–9)",
+        description="How hard OME-Zarr images are compressed: 1 saves fastest, 9 gives the smallest files; lossless either way.",
     )
-    shuffle: bool = Field(default=True, description="Byte-shuffle before compressing (smaller, fast).")
+    shuffle: bool = Field(default=True, title="Shuffle before compressing",
+                          description="Usually smaller files at almost no cost in speed.")
     chunk_strategy: ZarrChunkStrategy = Field(
         default=ZarrChunkStrategy.SINGLE,
-        description="SINGLE: one chunk per image plane (fast single-image reads); "
-        "WELL: one chunk per field array.",
+        title="Store images",
+        description="One piece per image: any single image opens fast when browsing. "
+        "One piece per well: fewer, larger files.",
     )
-    ome_zarr_metadata: bool = Field(default=True, description="Write multiscales + omero metadata.")
-    write_plate_metadata: bool = Field(default=True, description="Write HCS plate and well metadata.")
+    ome_zarr_metadata: bool = Field(default=True, title="Save channel names, colours",
+                                    description="Lets napari and OMERO show zoom levels, "
+                                    "channel names and colours.")
+    write_plate_metadata: bool = Field(default=True, title="Save plate layout",
+                                       description="Lets viewers open the results as a plate.")
     ngff_version: Literal["0.4", "0.5"] = Field(
-        default="0.4", description="OME-NGFF version: 0.4 on zarr v2 files, 0.5 on zarr v3."
+        default="0.4", title="OME-Zarr version",
+        description="0.4 opens in most tools today; 0.5 is the newer format (zarr v3).",
+        json_schema_extra={"labels": {"0.4": "0.4 (opens in most tools)", "0.5": "0.5 (newest)"}},
     )
     pyramid_levels: int | None = Field(
         default=None, ge=1, le=16,
-        description="Resolution levels per field, full resolution included (1 = no pyramid); "
-        "None: halve until the longest side is at most pyramid_min_size.",
+        title="Zoom levels per image",
+        description="Smaller copies kept for fast zoomed-out viewing, full size included "
+        "(1 = none). Empty: halve until the smallest copy fits the size below.",
     )
     pyramid_min_size: int = Field(
         # 128, not 256: napari's zoomed-out plate view reads the coarsest level of every well;
         # a 24-well plate of 1024² fields reads 1.4 MB per channel at 256 px, 0.4 MB at 128 px.
         default=128, ge=16,
-        description="Automatic pyramid: the coarsest level's longest side is at most this (px).",
+        title="Smallest zoom level, px",
+        description="With automatic zoom levels, the smallest copy's longest side is at most this.",
     )
 
 
@@ -114,13 +129,20 @@ class MaterializationConfig(ConfigModel):
     """Defaults for materialized (persistent) step outputs; ``None`` inherits."""
 
     backend: Backend | None = Field(
-        default=None, description="Backend of the final step; empty = vfs.materialization_backend."
+        default=None, title="Saved step results format",
+        description="Format of results a step is asked to keep; empty: the final results format.",
+        json_schema_extra={"advanced": True},
     )
     output_path: Path | None = Field(
-        default=None, description="Folder the workspace is created in; empty = next to the plate."
+        default=None, title="Results folder",
+        description="Folder the results of a run are saved in; empty: next to the plate.",
     )
     compression_level: int | None = Field(
-        default=None, ge=MIN_LEVEL, le=MAX_LEVEL, description="Zarr level; empty = zarr.compression_level."
+        # one compression setting is shown (zarr.compression_level); this override stays for
+        # config files that set it
+        default=None, ge=MIN_LEVEL, le=MAX_LEVEL, title="Compression of saved results",
+        description="Empty: the compression setting above.",
+        json_schema_extra={"hidden": True},
     )
 
     @field_validator("output_path", mode="before")
@@ -139,15 +161,20 @@ class GlobalPipelineConfig(ConfigModel):
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
         le=256,
-        description="Wells processed in parallel.",
+        title="Wells processed at once",
+        description="More is faster on a computer with many cores, and uses more memory.",
     )
-    vfs: VFSConfig = Field(default_factory=VFSConfig)
-    zarr: ZarrConfig = Field(default_factory=ZarrConfig)
-    materialization_defaults: MaterializationConfig = Field(default_factory=MaterializationConfig)
+    vfs: VFSConfig = Field(default_factory=VFSConfig, title="Results",
+                           json_schema_extra={"inline": True})
+    zarr: ZarrConfig = Field(default_factory=ZarrConfig, title="OME-Zarr details",
+                             json_schema_extra={"advanced": True, "inline": True})
+    materialization_defaults: MaterializationConfig = Field(
+        default_factory=MaterializationConfig, title="Saved results", json_schema_extra={"inline": True})
     keep_intermediates: bool = Field(
         default=True,
-        description="Keep in-memory step outputs after the run so they can be browsed "
-        "(uses RAM); off drops each one after its last reader.",
+        title="Keep intermediate results in memory",
+        description="Keep every step's images after the run so you can look at them "
+        "(uses memory); off frees each one as soon as the next step has read it.",
     )
 
 

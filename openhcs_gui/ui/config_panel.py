@@ -22,6 +22,8 @@ from openhcs_gui.ui.session import Session
 __all__ = ["ConfigPanel"]
 
 _OUTPUT_PATH = ("materialization_defaults", "output_path")
+#: What a scientist sets most, first; storage details follow under "Advanced" (field hints).
+_ORDER = ("num_workers", "keep_intermediates", "vfs", "materialization_defaults", "zarr")
 
 
 class ConfigPanel(QWidget):
@@ -45,14 +47,15 @@ class ConfigPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self.form = ModelFormWidget(session.cfg, inherited=self._resolve_inherited, parent=self)
+        self.form = ModelFormWidget(session.cfg, inherited=self._resolve_inherited, fields=_ORDER, parent=self)
         self.form.value_changed.connect(self.config_changed)
         hint = QLabel(
-            "Empty fields inherit the value shown in grey; ↺ resets a field to inherit.", self
+            "Grey values are defaults; ↺ puts a field back to its default. "
+            "Storage details are under Advanced.", self
         )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #9aa0a6;")
-        scroll = QScrollArea(self)
+        self.scroll = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)

@@ -10,6 +10,7 @@ else raises :class:`~openhcs_gui.ui.fields.UnsupportedTypeError`.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import re
 from pathlib import Path
@@ -46,14 +47,35 @@ __all__ = [
     "FocusComboBox",
     "IntSpinBox",
     "parse_number",
+    "CHOICE_LABELS",
 ]
 
 _ERROR_STYLE = "border: 1px solid #e0443e; background-color: rgba(224, 68, 62, 40);"
 _INT_LIMIT = 2**31 - 2
 
 
-def _fmt(value: Any) -> str:
-    return str(getattr(value, "value", value))
+#: What a bench scientist reads for a stored choice (a field's ``labels`` hint overrides).
+CHOICE_LABELS: dict[str, str] = {
+    "memory": "memory (fastest, not saved)",
+    "disk": "TIFF files",
+    "zarr": "OME-Zarr",
+    "single": "one per image (fast to browse)",
+    "well": "one per well (fewer files)",
+    "zstd": "Zstandard (small, fast)",
+    "lz4": "LZ4 (fastest)",
+    "zlib": "zlib (widely readable)",
+    "blosc_lz4": "Blosc LZ4",
+    "none": "none (largest files)",
+}
+#: Shown while a field follows its default (``None``), e.g. "default: TIFF files".
+DEFAULT_WORD = "default"
+
+
+def _fmt(value: Any, labels: dict[str, str] | None = None) -> str:
+    raw = str(getattr(value, "value", value))
+    if labels and raw in labels:
+        return labels[raw]
+    return CHOICE_LABELS.get(raw, raw) if isinstance(value, enum.Enum) else raw
 
 
 class ValueEditor(QWidget):
@@ -74,7 +96,7 @@ class ValueEditor(QWidget):
     def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.spec = spec
-        self._inherited = "inherit"
+        self._inherited = DEFAULT_WORD
         self._error: str | None = None
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -100,7 +122,8 @@ class ValueEditor(QWidget):
 
     def set_inherited(self, value: Any) -> None:
         """Text shown while the value is ``None``: the inherited effective value."""
-        self._inherited = "inherit" if value is None else f"inherit: {_fmt(value)}"
+        labels = self.spec.hint.get("labels")
+        self._inherited = DEFAULT_WORD if value is None else f"{DEFAULT_WORD}: {_fmt(value, labels)}"
         if self.spec.nullable and self._get() is None:
             self.set_value(None)
 
@@ -150,8 +173,11 @@ class ComboEditor(ValueEditor):
             self.spec.choices or ()
         )
         box = FocusComboBox()
+        # shrinks with a narrow dock (long choices elide) instead of widening the whole form
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(8)
         for choice in self._choices:
-            box.addItem(self._inherited if choice is None else _fmt(choice))
+            box.addItem(self._inherited if choice is None else _fmt(choice, self.spec.hint.get("labels")))
         box.currentIndexChanged.connect(self._emit)
         return box
 
@@ -328,8 +354,8 @@ class _SpinEditor(ValueEditor):
         self._model_error: str | None = None
         lo = -self._limit
         conv = int if isinstance(spin, QSpinBox) else float
-        if self.spec.nullable:  # the box's minimum stands for "inherit"
-            spin.setSpecialValueText("inherit")
+        if self.spec.nullable:  # the box's minimum stands for "use the default"
+            spin.setSpecialValueText(DEFAULT_WORD)
         spin.setRange(conv(lo), conv(self._limit))  # type: ignore[arg-type]
         spin.setKeyboardTracking(False)  # emit on Enter / focus-out / arrows, not per key
         spin.valueChanged.connect(self._emit)

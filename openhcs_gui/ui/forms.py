@@ -21,8 +21,8 @@ from typing import Any
 
 from psygnal import EmissionInfo, EventedModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from openhcs_gui.ui.editors import TYPE_MAP, TypeMap, ValueEditor
@@ -67,13 +67,22 @@ class ModelFormWidget(QWidget):
     type_map
         Type → editor table; copy :data:`TYPE_MAP` and ``register_type`` to extend.
     inherited
-        Resolver for the placeholder of ``None`` fields; ``None`` shows "inherit".
+        Resolver for the placeholder of ``None`` fields; ``None`` shows "default".
     path
         Path of ``model`` inside the root model (set by the parent form).
     fields
         Only these fields, in this order (default: all, in declaration order).
+    advanced_host
+        The form whose "Advanced" section takes this form's advanced fields
+        (set by the parent form, so a whole config has one such section).
     parent
         Owning widget.
+
+    Field hints (``json_schema_extra``) shape the layout, so a bench scientist
+    sees the few settings that matter and storage internals stay out of the way:
+    ``advanced`` puts a field (or a whole group) in one collapsed "Advanced"
+    section at the end; ``inline`` shows a nested model's fields without a group
+    title; ``hidden`` leaves a field out (its value is kept and still validated).
 
     Raises
     ------
@@ -96,9 +105,14 @@ class ModelFormWidget(QWidget):
         inherited: InheritedResolver | None = None,
         path: tuple[str, ...] = (),
         fields: Sequence[str] | None = None,
+        advanced_host: ModelFormWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._host = advanced_host if advanced_host is not None else self
+        self._advanced_layout: QFormLayout | None = None
+        #: The collapsed "Advanced" section (on the form that holds it), or ``None``.
+        self.advanced_group: _Section | None = None
         self._model = model
         self._inherited = inherited
         self._path = path
@@ -108,15 +122,23 @@ class ModelFormWidget(QWidget):
         self.groups: dict[str, QCollapsible] = {}
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # in a narrow dock (a 1366×768 laptop) a long label goes above its field instead of
+        # pushing the form wider than the dock
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         if path:
             layout.setContentsMargins(4, 0, 0, 0)
         specs = {s.name: s for s in specs_for_model(type(model), path)}
         for name in fields if fields is not None else list(specs):
             spec = specs[name]
+            if spec.hint.get("hidden"):
+                continue
+            target = self._host.advanced_rows() if spec.hint.get("advanced") else layout
             if spec.is_model:
-                self._add_group(spec, type_map)
+                self._add_group(spec, type_map, target)
             else:
-                self._add_editor(spec, type_map, layout)
+                self._add_editor(spec, type_map, target)
+        if self.advanced_group is not None:
+            layout.addRow(self.advanced_group)  # last, after every ordinary row
         self._binding = _Binding(model, self._on_model_event)
         self.destroyed.connect(self._binding.disconnect)
         if not path:
@@ -128,23 +150,37 @@ class ModelFormWidget(QWidget):
         """The bound model."""
         return self._model
 
-    def _add_group(self, spec: FieldSpec, type_map: TypeMap) -> None:
+    def advanced_rows(self) -> QFormLayout:
+        """The layout inside this form's collapsed "Advanced" section (created on first use)."""
+        if self._advanced_layout is None:
+            self.advanced_group = _Section("Advanced", self)
+            self.advanced_group.setToolTip("Storage details; the defaults suit most experiments.")
+            self._advanced_layout = self.advanced_group.rows
+        return self._advanced_layout
+
+    def _add_group(self, spec: FieldSpec, type_map: TypeMap, target: QFormLayout) -> None:
+        inline = bool(spec.hint.get("inline"))
         child = ModelFormWidget(
             getattr(self._model, spec.name),
             type_map=type_map,
             inherited=self._inherited,
             path=spec.path,
+            advanced_host=self._host,
             parent=self,
         )
         child.value_changed.connect(self.value_changed)
         child.validation_failed.connect(self.validation_failed)
         child.errors_changed.connect(self._on_child_errors_changed)
+        self.children_forms[spec.name] = child
+        if inline:  # the fields sit among the parent's own, no group title
+            child.layout().setContentsMargins(0, 0, 0, 0)
+            target.addRow(child)
+            return
         group = QCollapsible(spec.title, self)
         group.setToolTip(spec.tooltip)
         group.addWidget(child)
         group.expand(animate=False)
-        self.layout().addRow(group)  # type: ignore[attr-defined]
-        self.children_forms[spec.name] = child
+        target.addRow(group)
         self.groups[spec.name] = group
 
     def _add_editor(self, spec: FieldSpec, type_map: TypeMap, layout: QFormLayout) -> None:
@@ -158,7 +194,7 @@ class ModelFormWidget(QWidget):
         if spec.nullable:
             button = QToolButton(row)
             button.setText("↺")
-            button.setToolTip("Reset to the inherited value")
+            button.setToolTip("Back to the default (shown in grey)")
             button.clicked.connect(partial(self._on_reset_clicked, spec.name))
             row_layout.addWidget(button)
             self.reset_buttons[spec.name] = button
@@ -249,6 +285,52 @@ class ModelFormWidget(QWidget):
 
     def _on_self_value_changed(self, *_: Any) -> None:
         self.refresh_inherited()
+
+
+class _Section(QWidget):
+    """A titled section that opens and closes with its arrow, collapsed at first.
+
+    Plain show/hide rather than ``QCollapsible``'s animated maximum height: rows
+    that wrap in a narrow dock change the height afterwards, and a fixed height
+    would then clip them on top of each other.
+    """
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.toggle = QToolButton(self)
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setAutoRaise(True)
+        self.toggle.toggled.connect(self._on_toggle_toggled)
+        self.body = QWidget(self)
+        self.rows = QFormLayout(self.body)
+        self.rows.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.rows.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.rows.setContentsMargins(12, 0, 0, 0)
+        self.body.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+
+    def isExpanded(self) -> bool:  # noqa: N802 - QCollapsible's name
+        """Whether the rows are shown."""
+        return self.toggle.isChecked()
+
+    def expand(self, animate: bool = False) -> None:
+        """Show the rows (``animate`` is accepted for ``QCollapsible`` compatibility)."""
+        self.toggle.setChecked(True)
+
+    def collapse(self, animate: bool = False) -> None:
+        """Hide the rows."""
+        self.toggle.setChecked(False)
+
+    def _on_toggle_toggled(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
 
 
 class _KwargsModel(EventedModel):

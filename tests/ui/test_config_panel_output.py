@@ -19,4 +19,4 @@ def test_inherited_output_folder_is_beside_the_plate_root(make_main_window, tmp_
         window.open_plate(root / "Images")  # the Opera folder users often pick
     editor = window.config_panel.form.children_forms["materialization_defaults"].editors["output_path"]
     # beside P7/, where the run writes P7_workspace — not P7/ itself (the parent of Images/)
-    assert editor._inherited == f"inherit: {tmp_path}"
+    assert editor._inherited == f"default: {tmp_path}"

@@ -150,10 +150,10 @@ def test_config_form_each_widget_edits_the_model(qtbot) -> None:
     workers.inner.setValue(3)
     assert cfg.num_workers == 3
 
-    _editor(form, "vfs", "materialization_backend").inner.setCurrentText("zarr")
+    _editor(form, "vfs", "materialization_backend").inner.setCurrentText("OME-Zarr")
     assert cfg.vfs.materialization_backend is MaterializationBackend.ZARR
 
-    _editor(form, "zarr", "compressor").inner.setCurrentText("lz4")
+    _editor(form, "zarr", "compressor").inner.setCurrentText("LZ4 (fastest)")
     assert cfg.zarr.compressor is ZarrCompressor.LZ4
 
     shuffle = _editor(form, "zarr", "shuffle")
@@ -173,19 +173,21 @@ def test_config_form_inherit_placeholder_and_reset(qtbot) -> None:
     qtbot.addWidget(form)
     backend = _editor(form, "materialization_defaults", "backend")
     assert backend.value is None
-    assert backend.inner.currentText() == "inherit: disk"
+    assert backend.inner.currentText() == "default: TIFF files"
     cfg.vfs.materialization_backend = MaterializationBackend.ZARR  # the inherited value moves
-    assert backend.inner.currentText() == "inherit: zarr"
+    assert backend.inner.currentText() == "default: OME-Zarr"
+    # one compression setting is shown: the override of saved results stays in the model only
+    assert "compression_level" not in form.children_forms["materialization_defaults"].editors
 
-    level = _editor(form, "materialization_defaults", "compression_level")
-    assert level.inner.text() == "inherit: 1"
-    level.inner.setValue(6)
-    assert cfg.materialization_defaults.compression_level == 6
-    reset = form.children_forms["materialization_defaults"].reset_buttons["compression_level"]
+    levels = _editor(form, "zarr", "pyramid_levels")
+    assert levels.inner.text() == "default"
+    levels.inner.setValue(3)
+    assert cfg.zarr.pyramid_levels == 3
+    reset = form.children_forms["zarr"].reset_buttons["pyramid_levels"]
     assert reset.isEnabled()
     qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
-    assert cfg.materialization_defaults.compression_level is None
-    assert level.inner.text() == "inherit: 1" and not reset.isEnabled()
+    assert cfg.zarr.pyramid_levels is None
+    assert levels.inner.text() == "default" and not reset.isEnabled()
 
 
 def test_config_form_invalid_value_is_shown_not_raised(qtbot) -> None:
@@ -222,8 +224,8 @@ def test_loading_a_config_file_updates_the_widgets(qtbot, tmp_path: Path) -> Non
     cfg.update(load_config(tmp_path / "cfg.json"))
     assert _editor(form, "num_workers").value == 5
     assert _editor(form, "zarr", "compression_level").inner.value() == 7
-    assert _editor(form, "vfs", "intermediate_backend").inner.currentText() == "disk"
-    assert _editor(form, "materialization_defaults", "backend").inner.currentText() == "zarr"
+    assert _editor(form, "vfs", "intermediate_backend").inner.currentText() == "TIFF files"
+    assert _editor(form, "materialization_defaults", "backend").inner.currentText() == "OME-Zarr"
     assert ("zarr", "compression_level") in changed
     assert cfg.num_workers == 5  # no echo loop wrote an old value back
 
@@ -247,7 +249,7 @@ def test_unseen_model_round_trip(qtbot) -> None:
     _editor(form, "gain").inner.setValue(2.25)
     assert acq.gain == pytest.approx(2.25)
     binning = _editor(form, "binning")
-    assert binning.value is None and binning.inner.text() == "inherit"
+    assert binning.value is None and binning.inner.text() == "default"
     binning.inner.setValue(2)
     assert acq.binning == 2
     _editor(form, "optics", "magnification").inner.setCurrentText("40x")

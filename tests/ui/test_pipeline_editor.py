@@ -78,12 +78,12 @@ def test_step_form_edits_and_planner_column(make_main_window, small_plate: Path,
     assert _output(window, 0) == "disk: step1_gaussian_blur"
 
     backend = form.options.editors["backend"]
-    assert backend.inner.currentText() == "inherit: disk"  # what the planner picks now
-    backend.inner.setCurrentText("zarr")
+    assert backend.inner.currentText() == "default: TIFF files"  # what the planner picks now
+    backend.inner.setCurrentText("OME-Zarr")
     assert window.session.pipeline[0].backend is Backend.ZARR
     assert _output(window, 0) == "zarr: step1_gaussian_blur/images.zarr"
     assert "wins over force_disk_output" in editor.plan_label.text()
-    backend.inner.setCurrentIndex(0)  # back to inherit
+    backend.inner.setCurrentIndex(0)  # back to the default
     assert window.session.pipeline[0].backend is None
 
     # the function's parameters: form from its signature, written to the step
