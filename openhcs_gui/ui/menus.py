@@ -87,6 +87,7 @@ class Menus:
             view_menu.addAction(action)
             self.actions[f"view_{name}"] = action
         help_menu = bar.addMenu("&Help")
+        self._add(help_menu, "getting_started", "&Getting started", self.show_getting_started, "F1")
         self._add(help_menu, "about", "&About OpenHCS", self.show_about)
         self.rebuild_recent()
 
@@ -191,6 +192,13 @@ class Menus:
         from openhcs_gui.pipeline import demo_pipeline_path
 
         return self.window.load_pipeline(demo_pipeline_path())
+
+    def show_getting_started(self) -> None:
+        """Help → Getting started: a short page inside the app (non-modal)."""
+        from openhcs_gui.ui.help_dialog import GettingStartedDialog
+
+        dialog = GettingStartedDialog(self.window)
+        dialog.show()
 
     def show_about(self) -> None:
         """Versions of OpenHCS, napari, zarr, numpy and Qt (non-blocking box)."""
