@@ -176,8 +176,9 @@ import sys, time, os
 import numpy as np
 from openhcs_gui.vfs.zarr_store import ZarrBackend
 from openhcs_gui.vfs.keys import ImageKey
-root, go, wells = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-b = ZarrBackend(root=root)
+from openhcs_gui.config import ZarrConfig
+root, go, wells, version = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4]
+b = ZarrBackend(ZarrConfig(ngff_version=version), root=root)
 warm = ZarrBackend(root=os.path.dirname(go))  # import and start the codecs before the race
 warm.save(np.zeros((4, 4), np.uint16), f"warm{wells[0]}/images.zarr/A01_s1_w1_z1.tif")
 open(go + "." + wells[0], "w").close()  # ready
@@ -192,18 +193,19 @@ b.close()
 """
 
 
-def test_processes_writing_disjoint_wells_all_end_up_in_the_plate(root: str,
-                                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_processes_writing_disjoint_wells_all_end_up_in_the_plate(root: str, tmp_path: Path,
+                                                                   version: str) -> None:
     import subprocess
     import sys
     import time
 
-    from ome_zarr_models.v04 import HCS
+    from ome_zarr_models import v04, v05
 
     go = tmp_path / "go"
     jobs = {0: ["A01", "A04", "B02", "C03"], 1: ["A02", "B01", "B04", "C01"],
             2: ["A03", "B03", "C02", "C04"]}
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, root, str(go), ",".join(w)])
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, root, str(go), ",".join(w), version])
              for w in jobs.values()]
     ready = [Path(f"{go}.{w[0]}") for w in jobs.values()]
     deadline = time.monotonic() + 120
@@ -213,10 +215,14 @@ def test_processes_writing_disjoint_wells_all_end_up_in_the_plate(root: str,
     for p in procs:
         assert p.wait(timeout=120) == 0
     expected = sorted(f"{w[0]}/{int(w[1:])}" for ws in jobs.values() for w in ws)
-    plate = _plate(root)
+    if version == "0.4":
+        plate = _plate(root)
+    else:  # zarr v3: the NGFF attributes sit under "ome" in zarr.json
+        plate = json.loads(Path(root, STORE, "zarr.json").read_text())["attributes"]["ome"]["plate"]
     assert sorted(w["path"] for w in plate["wells"]) == expected
     assert plate["field_count"] == 2
-    HCS.from_zarr(zarr.open_group(f"{root}/{STORE}", mode="r"))
+    models = v04 if version == "0.4" else v05
+    models.HCS.from_zarr(zarr.open_group(f"{root}/{STORE}", mode="r"))
     fresh = ZarrBackend(root=root, read_only=True)
     assert len(fresh.list_dir(STORE)) == 12 * 4
 
