@@ -274,6 +274,40 @@ def test_close_rewrites_metadata_a_killed_run_never_wrote(root: str) -> None:
     assert len(fresh.list_dir(STORE)) == 12
 
 
+def test_close_rewrites_metadata_a_killed_run_never_wrote_on_zarr_v3(root: str) -> None:
+    """The same repair on NGFF 0.5: a v3 group without its ``zarr.json`` is not a group at all."""
+    from ome_zarr_models.v05 import HCS, Image, Well
+
+    from openhcs_gui.config import ZarrConfig
+
+    config = ZarrConfig(ngff_version="0.5")
+    b = ZarrBackend(config, root=root)
+    for well in ("A01", "A02"):
+        b.save_batch(*_well(well))
+    b.close()
+    store = Path(root, STORE)
+    (store / "A/1/1/zarr.json").unlink()  # field 2 of A01
+    (store / "A/2/zarr.json").unlink()  # well A02
+    doc = json.loads((store / "zarr.json").read_text())
+    plate = doc["attributes"]["ome"]["plate"]
+    plate["wells"] = [w for w in plate["wells"] if w["path"] != "A/2"]
+    (store / "zarr.json").write_text(json.dumps(doc))
+
+    resumed = ZarrBackend(config, root=root)  # --resume writes the wells that were not done
+    resumed.save_batch(*_well("B01"))
+    resumed.close()
+    plate = json.loads((store / "zarr.json").read_text())["attributes"]["ome"]["plate"]
+    assert sorted(w["path"] for w in plate["wells"]) == ["A/1", "A/2", "B/1"]
+    HCS.from_zarr(zarr.open_group(str(store), mode="r", zarr_format=3))
+    Well.from_zarr(zarr.open_group(str(store / "A/2"), mode="r", zarr_format=3))
+    Image.from_zarr(zarr.open_group(str(store / "A/1/1"), mode="r", zarr_format=3))
+    datas, keys = _well("A01")
+    fresh = ZarrBackend(config, root=root, read_only=True)
+    for got, data in zip(fresh.load_batch(keys), datas, strict=True):
+        assert_same_array(got, data)
+    assert len(fresh.list_dir(STORE)) == 12
+
+
 def test_codec_threads_follow_the_executors_share_of_the_cores(monkeypatch, tmp_path) -> None:
     """A dask worker process gets its share of the cores for encoding, not the whole machine."""
     from openhcs_gui.vfs.zarr_store import CODEC_THREADS_ENV, ZarrBackend
