@@ -93,8 +93,19 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # drops on docks arrive here; on the canvas via the viewer
         self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O, or drop its folder).")
         self._restore_layout()
+        self._add_projects()
 
     # -- construction --------------------------------------------------------------
+    def _add_projects(self) -> None:
+        """Undo history, Edit menu, project files; the last project reopens once the window is up."""
+        from PySide6.QtCore import QTimer
+
+        from openhcs_gui.ui.project_io import ProjectController
+
+        self.project = ProjectController(self)
+        self.history = self.project.history
+        QTimer.singleShot(0, self, self.project.restore_last)
+
     def _dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(name, self)
         dock.setObjectName(f"{name}Dock")
@@ -172,6 +183,7 @@ class MainWindow(QMainWindow):
         """Write the pipeline file in a worker (plain JSON naming registered functions)."""
         from openhcs_gui.pipeline import save_pipeline
 
+        self.session.pipeline.name = Path(path).stem  # the name follows "Save as"
         pipeline, _cfg = self.session.snapshot()
         return self.tasks.submit(
             save_pipeline, pipeline, Path(path), name="save pipeline",
@@ -403,6 +415,7 @@ class MainWindow(QMainWindow):
         openers: dict[str, Callable[[str], Any]] = {
             "plate": self.open_plate, "pipeline": self.load_pipeline,
             "config": self.load_config, "workspace": self.open_workspace,
+            "project": self.project.open_project,
         }
         openers[kind](path)
 
@@ -429,6 +442,9 @@ class MainWindow(QMainWindow):
         cancelled; calls already running finish on their worker threads and
         their results are dropped (:meth:`TaskOwner.close`).
         """
+        if not self.project.may_close(event):  # the user chose Cancel on "Unsaved changes"
+            event.ignore()
+            return
         self.save_layout()
         if self.run_panel.running:
             self.run_panel.cancel_run()

@@ -9,6 +9,7 @@ step or the config changes — the GUI never guesses where data will go.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.step_channels import channel_choices
 from openhcs_gui.ui.step_form import StepFormWidget, make_step
 
-__all__ = ["PipelineEditor", "output_text", "next_free_workspace"]
+__all__ = ["PipelineEditor", "output_text", "next_free_workspace", "carry_parameters"]
 
 
 def next_free_workspace(base: str | Path) -> str:
@@ -371,11 +372,74 @@ class PipelineEditor(QWidget):
         row = self.current_row()
         if row < 0:
             return
+        name = self._session.pipeline[row].name
         del self._session.pipeline[row]
         self.select_row(min(row, len(self._session.pipeline) - 1))
+        self.message.emit(f"Removed step “{name}” — Edit → Undo (Ctrl+Z) to restore it.")
 
     def _on_step_form_function_changed(self, old: FunctionStep, new: FunctionStep) -> None:
         pipeline = self._session.pipeline
         row = pipeline.index(old)
+        kept = carry_parameters(old, new)
         pipeline[row] = new
         self.select_row(row)
+        if kept:
+            self.message.emit(f"Kept {', '.join(kept)} from the previous function.")
+
+    def show_step(self, step: FunctionStep) -> None:
+        """Select ``step`` and rebuild its form from the step as it is now (after undo/redo)."""
+        pipeline = self._session.pipeline
+        if step not in pipeline:
+            return
+        self.select_row(pipeline.index(step))
+        self._show_form(step)
+
+
+def _func_kwargs(step: FunctionStep) -> tuple[Any, dict[str, Any]]:
+    """The step's one function and its parameters (``(None, {})`` for chains and differing channels)."""
+    func = step.func
+    if isinstance(func, dict):
+        entries = {c: step.chain_for(c) for c in func}
+        firsts = [chain[0] for chain in entries.values() if chain is not None and len(chain) == 1]
+        if len(firsts) == len(func) and all(f[0] is firsts[0][0] for f in firsts):
+            return firsts[0][0], dict(firsts[0][1])
+        return None, {}
+    if isinstance(func, tuple):
+        return func[0], dict(func[1])
+    return (func, dict(step.kwargs)) if callable(func) else (None, {})
+
+
+def carry_parameters(old: FunctionStep, new: FunctionStep) -> list[str]:
+    """Give ``new`` the parameters of ``old`` whose names exist in its function and whose values fit.
+
+    A value fits when the new function's signature accepts it (same
+    validation as a pipeline file). Returns the names that were kept.
+    """
+    from openhcs_gui.pipeline.step import check_kwargs
+
+    _old_func, old_kwargs = _func_kwargs(old)
+    new_func, new_kwargs = _func_kwargs(new)
+    if new_func is None or not old_kwargs:
+        return []
+    try:
+        names = set(list(inspect.signature(new_func).parameters)[1:])
+    except (TypeError, ValueError):
+        return []
+    kept: dict[str, Any] = {}
+    for key, value in old_kwargs.items():
+        if key in names and new_kwargs.get(key) != value:
+            try:
+                kept.update(check_kwargs(new_func, {key: value}))
+            except (ValueError, TypeError):
+                continue
+    if not kept:
+        return []
+    merged = {**new_kwargs, **kept}
+    try:
+        if isinstance(new.func, dict):
+            new.func = {c: (new_func, dict(merged)) for c in new.func}
+        else:
+            new.kwargs = merged
+    except (ValueError, OpenHCSError):
+        return []
+    return sorted(kept)
