@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QUndoView
 
@@ -164,8 +164,8 @@ class ProjectController(QObject):
 
     def _on_result_changed(self, result: Any) -> None:
         if self._restoring is not None and result is not None:
-            self._restoring = None
-            self.window.show_status(MEMORY_NOTE, 15000)
+            self._restoring = None  # after the window's own "Opened workspace" line:
+            QTimer.singleShot(0, self, lambda: self.window.show_status(MEMORY_NOTE, 15000))
         elif result is not None:
             self._state_dirty = True
         self._update_title()

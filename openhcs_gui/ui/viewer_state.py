@@ -32,9 +32,15 @@ def capture_viewer_state(viewer: Any, well: str | None) -> ViewerState:
             gamma=float(layer.gamma) if hasattr(layer, "gamma") else None,
             colormap=getattr(colormap, "name", None) if hasattr(layer, "gamma") else None,
         ))
-    camera = viewer.model.camera
+    camera = _camera(viewer)
     state = CameraState(center=tuple(float(v) for v in camera.center), zoom=float(camera.zoom)) if layers else None
     return ViewerState(well=well, layers=layers, camera=state)
+
+
+def _camera(viewer: Any) -> Any:
+    """napari's camera (``viewer.scene.camera`` since 0.9; ``viewer.camera`` before)."""
+    scene = getattr(viewer.model, "scene", None)
+    return scene.camera if scene is not None else viewer.model.camera
 
 
 def _apply_layer(layer: Any, state: LayerState) -> None:
@@ -69,9 +75,10 @@ def apply_viewer_state(viewer: Any, state: ViewerState) -> None:
                 if camera[0] is not None:
                     cam = camera.pop()
                     camera.append(None)
-                    if len(cam.center) == len(viewer.model.camera.center):
-                        viewer.model.camera.center = cam.center
-                    viewer.model.camera.zoom = cam.zoom
+                    target = _camera(viewer)
+                    if len(cam.center) == len(target.center):
+                        target.center = cam.center
+                    target.zoom = cam.zoom
         if matched:  # once: a well opened later by the user keeps its own look
             events.disconnect(_on_inserted)
 
