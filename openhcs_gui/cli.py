@@ -107,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="SCRIPT.py", help="write here (default: stdout)")
     schema = sub.add_parser("schema", parents=[common], epilog=EXIT_CODES,
                             formatter_class=argparse.RawDescriptionHelpFormatter,
-                            help="print the JSON Schema of pipeline or config files")
-    schema.add_argument("kind", nargs="?", choices=["pipeline", "config"],
-                        help="which file (default: both, as {\"pipeline\": ..., \"config\": ...})")
+                            help="print the JSON Schema of pipeline, config or project files")
+    schema.add_argument("kind", nargs="?", choices=["pipeline", "config", "project"],
+                        help="which file (default: all, as {\"pipeline\": ..., \"config\": ..., "
+                        "\"project\": ...})")
     return parser
 
 
@@ -421,9 +422,9 @@ def _cmd_export_script(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from openhcs_gui.pipeline.schemas import SCHEMAS, json_schema
+    from openhcs_gui.pipeline.schemas import KINDS, json_schema
 
-    doc = json_schema(args.kind) if args.kind else {kind: json_schema(kind) for kind in SCHEMAS}
+    doc = json_schema(args.kind) if args.kind else {kind: json_schema(kind) for kind in KINDS}
     print(json.dumps(doc, indent=2))
     return EXIT_OK
 

@@ -30,7 +30,7 @@ def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 def test_schema_command_prints_both_schemas(capsys: pytest.CaptureFixture[str]) -> None:
     both = _printed(["schema"], capsys)
-    assert set(both) == {"pipeline", "config"}
+    assert set(both) == {"pipeline", "config", "project"}
     assert _printed(["schema", "pipeline"], capsys) == both["pipeline"] == json_schema("pipeline")
     assert _printed(["schema", "config"], capsys) == both["config"] == json_schema("config")
     assert both["config"]["properties"]["zarr"]["$ref"].endswith("ZarrConfig")
@@ -82,9 +82,24 @@ def test_saved_config_validates_and_typos_do_not(tmp_path: Path, capsys: pytest.
     assert list(validator.iter_errors(data))
 
 
-def test_schema_of_a_kind_without_a_model_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+def test_saved_project_validates_against_the_project_schema(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from openhcs_gui.project import Project, save_project
+
+    validator = _validator(_printed(["schema", "project"], capsys))
+    path = tmp_path / "screen.openhcs.json"
+    pipeline = Pipeline([FunctionStep("gaussian_blur", sigma=1.0)], name="screen")
+    saved = save_project(Project.build(path, plate=tmp_path, pipeline=pipeline,
+                                       config=GlobalPipelineConfig(num_workers=2)), path)
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    validator.validate(data)
+    data["pipeline"]["steps"][0]["backnd"] = "zarr"
+    assert list(validator.iter_errors(data))  # a typo inside the embedded pipeline is caught too
+
+
+def test_schema_of_an_unknown_kind_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
-        cli.main(["schema", "project"])
+        cli.main(["schema", "workspace"])
     assert stop.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 

@@ -1,14 +1,14 @@
-"""JSON Schemas of the files users write by hand or generate: pipeline and config.
+"""JSON Schemas of the files users write by hand or generate: pipeline, config and project.
 
-Both are generated from pydantic models (``openhcs-gui schema pipeline|config``
+Both are generated from pydantic models (``openhcs-gui schema pipeline|config|project``
 prints them), so editors (VS Code's ``json.schemas``, ``"$schema"``-aware
 tools) and other programs can validate a file before OpenHCS reads it. The
 pipeline-file models below describe exactly what
 :meth:`~openhcs_gui.Pipeline.from_dict` accepts; that loader stays the one that
 also checks function names and their arguments against the registry (a schema
 cannot know which plugins are installed). The config schema is
-:class:`~openhcs_gui.GlobalPipelineConfig`'s own. A project file has no model
-yet, so there is no project schema.
+:class:`~openhcs_gui.GlobalPipelineConfig`'s own; the project schema is
+:class:`openhcs_gui.project.Project`'s (it embeds the other two).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from openhcs_gui.config import GlobalPipelineConfig
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.pipeline.pipeline import FORMAT, VERSION
 
-__all__ = ["FunctionCall", "ChannelFunctions", "StepFile", "PipelineFile", "SCHEMAS", "json_schema"]
+__all__ = ["FunctionCall", "ChannelFunctions", "StepFile", "PipelineFile", "SCHEMAS", "KINDS", "json_schema"]
 
 
 class _Strict(BaseModel):
@@ -75,21 +75,29 @@ class PipelineFile(_Strict):
 
 assert FORMAT == "openhcs-pipeline" and VERSION == 1  # keep the Literals above in step
 
-#: ``{kind: model}`` of every file with a schema (``openhcs-gui schema KIND``).
+#: ``{kind: model}`` of every file with a schema (``openhcs-gui schema KIND``); the project
+#: model (:class:`openhcs_gui.project.Project`, which holds a pipeline file) is added on first use.
 SCHEMAS: dict[str, type[BaseModel]] = {"pipeline": PipelineFile, "config": GlobalPipelineConfig}
-_TITLES = {"pipeline": "OpenHCS pipeline file", "config": "OpenHCS config file (GlobalPipelineConfig)"}
+#: Every kind, ``project`` included.
+KINDS = ("pipeline", "config", "project")
+_TITLES = {"pipeline": "OpenHCS pipeline file", "config": "OpenHCS config file (GlobalPipelineConfig)",
+           "project": "OpenHCS project file"}
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of one file kind: ``"pipeline"`` or ``"config"``.
+    """The JSON Schema (draft 2020-12) of one file kind: ``"pipeline"``, ``"config"`` or ``"project"``.
 
     Raises
     ------
     KeyError
         If ``kind`` has no schema (the message lists the kinds that do).
     """
+    if kind == "project" and kind not in SCHEMAS:
+        from openhcs_gui.project import Project  # imports this module: not at the top
+
+        SCHEMAS["project"] = Project
     if kind not in SCHEMAS:
-        raise KeyError(f"No schema for {kind!r}; available: {', '.join(SCHEMAS)}.")
+        raise KeyError(f"No schema for {kind!r}; available: {', '.join(KINDS)}.")
     schema = SCHEMAS[kind].model_json_schema(mode="validation")
     schema["title"] = _TITLES[kind]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
