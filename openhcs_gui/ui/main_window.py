@@ -128,17 +128,35 @@ class MainWindow(QMainWindow):
             dock.setWindowTitle(name)
             self.addDockWidget(left, dock)
             self.docks[name] = dock
+        # layer list and controls share one tabbed dock: stacked, the left column needed
+        # ~830 px and the window did not fit a 1366×768 laptop screen
+        self.tabifyDockWidget(self.docks["Layer controls"], self.docks["Layers"])
         pipeline = self._dock("Pipeline", self.pipeline_editor, right)
         outputs = self._dock("Outputs", self.outputs_panel, right)
         self.splitDockWidget(pipeline, outputs, Qt.Orientation.Vertical)
         self.tabifyDockWidget(outputs, self._dock("Preview", self.preview_panel, right))
-        outputs.raise_()
         self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._size_docks()
+        self._default_state = self.saveState(_STATE_VERSION)
+
+    def _size_docks(self) -> None:
+        """The default proportions: plate and pipeline get most of the height, the viewer the width."""
+        plate, pipeline, outputs = self.docks["Plate"], self.docks["Pipeline"], self.docks["Outputs"]
+        for front in (plate, self.docks["Layers"], outputs):
+            front.raise_()
         self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
-        self.resizeDocks([plate, self.docks["Layer controls"], self.docks["Layers"]],
-                         [430, 250, 210], Qt.Orientation.Vertical)  # room for a few layers
+        self.resizeDocks([plate, self.docks["Layers"]], [560, 330], Qt.Orientation.Vertical)
         self.resizeDocks([pipeline, outputs], [560, 330], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Run"]], [190], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """View → Reset layout: every panel back in its default place, shown, docked, default size."""
+        self.restoreState(self._default_state, _STATE_VERSION)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self._size_docks()
+        self.show_status("Panels are back in their default places.")
 
     def _connect_panels(self) -> None:
         self.plate_panel.open_requested.connect(self.menus.open_plate_dialog)

@@ -86,6 +86,8 @@ class Menus:
             action.setText(name)
             view_menu.addAction(action)
             self.actions[f"view_{name}"] = action
+        view_menu.addSeparator()
+        self._add(view_menu, "reset_layout", "&Reset layout", window.reset_layout)
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "getting_started", "&Getting started", self.show_getting_started, "F1")
         self._add(help_menu, "about", "&About OpenHCS", self.show_about)
