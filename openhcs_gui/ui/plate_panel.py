@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
+    QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +28,7 @@ from openhcs_gui.constants import Backend
 from openhcs_gui.ui.editors import FocusComboBox
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
-from openhcs_gui.ui.well_grid import WellGridModel, viridis
+from openhcs_gui.ui.well_grid import ColourBar, WellGridModel, WellGridView
 from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["PlatePanel", "load_well_layers", "heatmap_choices", "measurement_text"]
@@ -124,13 +122,9 @@ class PlatePanel(QWidget):
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.grid_model = WellGridModel(self)
-        self.grid = QTableView(self)
+        self.grid = WellGridView(self)  # whole plate at once, Ctrl+wheel zooms
         self.grid.setModel(self.grid_model)
-        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for header in (self.grid.horizontalHeader(), self.grid.verticalHeader()):
-            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-            header.setMinimumSectionSize(34)
+        self.grid.setToolTip("Click a well to view its images. Ctrl+wheel zooms; the scroll bars pan.")
         self.grid.clicked.connect(self._on_grid_clicked)
         self.heatmap_combo = FocusComboBox(self)
         self.heatmap_combo.addItem("(no result yet)")
@@ -142,13 +136,18 @@ class PlatePanel(QWidget):
         self.channel_combo.setToolTip("The channel the measurement is taken in")
         self.channel_combo.currentIndexChanged.connect(self._on_channel_combo_changed)
         self.legend = QLabel(self)
+        self.colour_bar = ColourBar(self)
+        self.colour_bar.set_range(None)
         # label above the combo: measurement names ("count: objects.object_count") need the
         # dock's full width to be readable
-        heat_row = QVBoxLayout()
-        heat_row.setSpacing(1)
+        heat_row = QHBoxLayout()  # one row: the grid below needs the height on a small screen
+        heat_row.setSpacing(4)
         heat_row.addWidget(QLabel("Colour wells by", self))
-        heat_row.addWidget(self.heatmap_combo)
+        heat_row.addWidget(self.heatmap_combo, 1)
         heat_row.addWidget(self.channel_combo)
+        self.channel_combo.hide()  # shown only when the measurement is taken in several channels
+        self.heatmap_combo.setMinimumContentsLength(12)  # long names elide, the dock stays narrow
+        self.heatmap_combo.setSizeAdjustPolicy(FocusComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.open_button)
@@ -156,6 +155,7 @@ class PlatePanel(QWidget):
         layout.addWidget(self.grid, 1)
         layout.addLayout(heat_row)
         layout.addWidget(self.legend)
+        layout.addWidget(self.colour_bar)
         session.plate_changed.connect(self._on_session_plate_changed)
         session.result_changed.connect(self._on_session_result_changed)
 
@@ -170,10 +170,11 @@ class PlatePanel(QWidget):
             plate.channel_names.get(c) or f"channel {c}" for c in plate.channels
         )
         backend = "OME-Zarr" if plate.backend is Backend.ZARR else "files"
+        # three short lines: the grid below needs the height on a small screen
         text = (
             f"<b>{plate.name}</b> — {plate.format} ({backend})<br>"
-            f"{len(plate.wells)} wells × {len(plate.sites)} sites × {len(plate.channels)} channels"
-            f" × {len(plate.z_planes)} z<br>{plate.shape[1]}×{plate.shape[0]} px {plate.dtype}<br>"
+            f"{len(plate.wells)} wells × {len(plate.sites)} sites × {len(plate.z_planes)} z,"
+            f" {plate.shape[1]}×{plate.shape[0]} px {plate.dtype}<br>"
             f"Channels: {names}"
         )
         if plate.warnings:
@@ -221,7 +222,9 @@ class PlatePanel(QWidget):
             combo.addItem(text)
             combo.setEnabled(False)
             combo.blockSignals(False)
+        self.channel_combo.hide()
         self.grid_model.set_values({})
+        self.colour_bar.set_range(None)
         self.grid_model.set_failed({e.well: e.message for e in reversed(getattr(result, "errors", []) or [])})
         self.legend.clear()
         if result is not None:
@@ -282,6 +285,7 @@ class PlatePanel(QWidget):
         if not named:
             combo.addItem("—")
         combo.setEnabled(len(named) > 1)
+        combo.setVisible(len(named) > 1)
         combo.blockSignals(False)
         self._show_heatmap()
 
@@ -303,6 +307,7 @@ class PlatePanel(QWidget):
         if m is None:
             self.grid_model.set_values({})
             self.legend.clear()
+            self.colour_bar.set_range(None)
             return
         title = m.measurement or m.label
         title += f" in {m.channel}" if m.channel else ""
@@ -310,8 +315,6 @@ class PlatePanel(QWidget):
         self.heatmap_combo.setToolTip(f"{title} — step '{m.step}', table {m.table}, {m.statistic} per well")
         self.grid_model.set_values(m.values, title)
         lo, hi = self.grid_model.value_range
-        low, high = viridis(0).name(), viridis(1).name()
-        self.legend.setText(
-            f"{title}: <span style='background:{low};color:white'>&nbsp;{lo:.3g}&nbsp;</span> → "
-            f"<span style='background:{high}'>&nbsp;{hi:.3g}&nbsp;</span>"
-        )
+        self.legend.setText(f"{title}: {lo:.3g} – {hi:.3g}")
+        self.legend.setToolTip("Hover over a well for its value; Ctrl+wheel over the plate zooms.")
+        self.colour_bar.set_range((lo, hi))

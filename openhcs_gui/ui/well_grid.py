@@ -4,18 +4,49 @@ A read-only Qt table model over a ``PlateIndex``'s wells: row letters down,
 column numbers across, as printed on a microplate. Present wells show their
 name; gaps stay empty. Heatmap values (one number per well) colour the cells
 with a viridis ramp and go in the tooltip.
+
+:class:`WellGridView` shows the whole plate at once whatever its size (6 to
+1536 wells): square cells shrink to fit the dock, text is left out of cells too
+small to hold it, row and column labels thin out (every 2nd, 4th …), and
+Ctrl+wheel zooms in (the scroll bars then pan) to read. :class:`ColourBar` is the
+heatmap's legend: the viridis ramp between the lowest and highest value.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QLinearGradient,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from openhcs_gui.vfs.keys import split_well, well_name
 
-__all__ = ["WellGridModel", "viridis", "FAILED_COLOUR"]
+__all__ = ["WellGridModel", "WellGridView", "ColourBar", "viridis", "FAILED_COLOUR"]
 
 _Index = QModelIndex | QPersistentModelIndex
 #: Background of a well whose run failed: never a heatmap colour, never the plain "unmeasured" look.
@@ -65,6 +96,7 @@ class WellGridModel(QAbstractTableModel):
         self._range = (0.0, 1.0)
         self._label = ""
         self._failed: dict[str, str] = {}
+        self._label_steps = (1, 1)  # (rows, columns): label every n-th; the view thins them out
 
     def set_wells(self, wells: list[str]) -> None:
         """Show these wells (grid from row A / column 1 up to the largest present)."""
@@ -119,12 +151,27 @@ class WellGridModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else self._cols
 
+    def set_label_steps(self, rows: int, cols: int) -> None:
+        """Label only every ``rows``-th row and ``cols``-th column (and the first), for small cells."""
+        if (rows, cols) == self._label_steps:
+            return
+        self._label_steps = (rows, cols)
+        if self._rows:
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, self._rows - 1)
+        if self._cols:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self._cols - 1)
+
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        text = str(section + 1) if horizontal else _row_letters(section + 1)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"Column {text}" if horizontal else f"Row {text}"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        return str(section + 1) if orientation == Qt.Orientation.Horizontal else _row_letters(section + 1)
+        step = self._label_steps[1 if horizontal else 0]
+        return text if section % step == 0 else ""
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if self.well_at(index) is None:
@@ -168,3 +215,178 @@ class WellGridModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor("white"))
         return None
+
+
+#: Label steps the headers thin out to (1536 wells: 48 columns, every 4th or 8th labelled).
+_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24)
+#: Largest and smallest cell side (px) when the plate is fitted to the dock (zoom 1).
+MAX_CELL, MIN_CELL = 64, 3
+MAX_ZOOM = 16.0
+
+
+class _CellDelegate(QStyledItemDelegate):
+    """Draws a well's text only when the cell is large enough to read it."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        if option.fontMetrics.horizontalAdvance(option.text) + 4 > option.rect.width() \
+                or option.fontMetrics.height() > option.rect.height():
+            option.text = ""
+
+
+class _ThinHeader(QHeaderView):
+    """Row/column labels that may spill over neighbouring (unlabelled) sections.
+
+    A 1536-well plate fitted to a dock has 5 px columns: "24" does not fit in
+    one, so only every n-th section has a label (the model thins them) and it is
+    drawn centred on its section, across its empty neighbours, not clipped to it.
+    """
+
+    def paintSection(self, painter: QPainter, rect: Any, logical: int) -> None:  # noqa: N802
+        model = self.model()
+        text = model.headerData(logical, self.orientation()) if model is not None else None
+        if not text:
+            return
+        spill = 24 if self.orientation() == Qt.Orientation.Horizontal else 0
+        painter.save()
+        painter.setPen(self.palette().windowText().color())
+        painter.drawText(rect.adjusted(-spill, -8, spill, 8), Qt.AlignmentFlag.AlignCenter, str(text))
+        painter.restore()
+
+
+class WellGridView(QTableView):
+    """The whole plate at once: square cells fitted to the view, Ctrl+wheel to zoom.
+
+    Parameters
+    ----------
+    parent
+        Owning widget.
+
+    Attributes
+    ----------
+    zoom
+        1 fits the whole plate; up to :data:`MAX_ZOOM` enlarges the cells (scroll bars pan).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.zoom = 1.0
+        self.setItemDelegate(_CellDelegate(self))
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)  # tooltips (well, value) on hover
+        self.setMinimumSize(120, 90)  # a small laptop screen can still fit the dock
+        self.setHorizontalHeader(_ThinHeader(Qt.Orientation.Horizontal, self))
+        self.setVerticalHeader(_ThinHeader(Qt.Orientation.Vertical, self))
+        for header in (self.horizontalHeader(), self.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+            header.setMinimumSectionSize(1)
+            header.setHighlightSections(False)
+        self.horizontalHeader().setFixedHeight(self.fontMetrics().height() + 4)
+
+    def setModel(self, model: Any) -> None:  # noqa: N802 - Qt override
+        super().setModel(model)
+        model.modelReset.connect(self.fit)
+        self.fit()
+
+    def sizeHint(self) -> QSize:  # noqa: D102 - Qt override
+        return QSize(300, 220)
+
+    def cell_size(self) -> int:
+        """Side (px) of one well's square at the current zoom."""
+        model = self.model()
+        rows, cols = (model.rowCount(), model.columnCount()) if model is not None else (0, 0)
+        if not rows or not cols:
+            return MAX_CELL
+        frame = 2 * self.frameWidth()
+        width = self.width() - frame - self._row_header_width()
+        height = self.height() - frame - self.horizontalHeader().height()
+        fitted = max(MIN_CELL, min(MAX_CELL, math.floor(min(width / cols, height / rows))))
+        return round(fitted * self.zoom)
+
+    def _row_header_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("WW") + 8
+
+    def fit(self) -> None:
+        """Size cells so the plate fills the view at zoom 1; thin out labels to what fits."""
+        model = self.model()
+        if model is None:
+            return
+        self.verticalHeader().setFixedWidth(self._row_header_width())
+        cell = self.cell_size()
+        self.horizontalHeader().setDefaultSectionSize(cell)
+        self.verticalHeader().setDefaultSectionSize(cell)
+        fm = self.fontMetrics()
+        col_text = fm.horizontalAdvance(str(max(model.columnCount(), 1))) + 4
+        row_text = fm.height()
+        col_step = next((s for s in _STEPS if s * cell >= col_text), _STEPS[-1])
+        row_step = next((s for s in _STEPS if s * cell >= row_text), _STEPS[-1])
+        if hasattr(model, "set_label_steps"):
+            model.set_label_steps(row_step, col_step)
+        self.setShowGrid(cell >= 6)  # grid lines would cover tiny cells
+        needed = self.zoom > 1.0
+        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if needed else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.setHorizontalScrollBarPolicy(policy)
+        self.setVerticalScrollBarPolicy(policy)
+        self.updateGeometries()  # scroll ranges now, so a zoom can keep the point under the pointer
+
+    def set_zoom(self, zoom: float) -> None:
+        """Zoom to ``zoom`` (clamped to 1 … :data:`MAX_ZOOM`) and refit."""
+        self.zoom = min(MAX_ZOOM, max(1.0, zoom))
+        self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        """Ctrl+wheel zooms about the pointer; the plain wheel scrolls (pans) as usual."""
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(event)
+            return
+        pos = event.position()
+        old = self.cell_size()
+        fx = (self.horizontalScrollBar().value() + pos.x()) / max(old, 1)
+        fy = (self.verticalScrollBar().value() + pos.y()) / max(old, 1)
+        self.set_zoom(self.zoom * 1.25 ** (event.angleDelta().y() / 120))
+        new = self.cell_size()
+        self.horizontalScrollBar().setValue(round(fx * new - pos.x()))
+        self.verticalScrollBar().setValue(round(fy * new - pos.y()))
+        event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit()
+
+
+class ColourBar(QWidget):
+    """The heatmap's legend: the viridis ramp with the lowest and highest value at its ends."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.range: tuple[float, float] | None = None
+        self.setMinimumHeight(self.fontMetrics().height() + 14)
+        self.setToolTip("Colour of a well: its value between the lowest and the highest on the plate")
+
+    def set_range(self, value_range: tuple[float, float] | None) -> None:
+        """Show the ramp for ``(low, high)``; ``None`` hides the bar (no heatmap)."""
+        self.range = value_range
+        self.setVisible(value_range is not None)
+        self.update()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        if self.range is None:
+            return
+        painter = QPainter(self)
+        fm = self.fontMetrics()
+        low, high = (f"{v:.3g}" for v in self.range)
+        left, right = fm.horizontalAdvance(low) + 6, fm.horizontalAdvance(high) + 6
+        bar = QRectF(left, 3, max(10, self.width() - left - right), self.height() - 6)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for i in range(len(_VIRIDIS)):
+            t = i / (len(_VIRIDIS) - 1)
+            gradient.setColorAt(t, viridis(t))
+        painter.fillRect(bar, gradient)
+        painter.setPen(self.palette().windowText().color())
+        flags = Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRectF(0, 0, left - 4, self.height()), flags | Qt.AlignmentFlag.AlignRight, low)
+        painter.drawText(QRectF(bar.right() + 4, 0, right, self.height()), flags | Qt.AlignmentFlag.AlignLeft, high)
+        painter.end()
