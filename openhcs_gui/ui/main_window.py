@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
             front.raise_()
         self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([plate, self.docks["Layers"]], [560, 330], Qt.Orientation.Vertical)
-        self.resizeDocks([pipeline, outputs], [560, 330], Qt.Orientation.Vertical)
+        self.resizeDocks([pipeline, outputs], [720, 170], Qt.Orientation.Vertical)  # step parameters first
         self.resizeDocks([self.docks["Run"]], [190], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
         openers[kind](path)
 
     def _on_config_read(self, path: Path, cfg: Any) -> None:
+        self.history.describe_next(f"Open config {path.name}")
         self.session.cfg.update(cfg)
         self._on_file_done("config", path, "Loaded config")
 
@@ -399,6 +400,7 @@ class MainWindow(QMainWindow):
         self._on_file_done(kind, path, verb)
 
     def _on_pipeline_read(self, path: Path, pipeline: Any) -> None:
+        self.history.describe_next(f"Open pipeline {path.name}")  # one undo step
         self.session.replace_pipeline(pipeline)
         if len(self.session.pipeline):
             self.pipeline_editor.select_row(0)

@@ -44,6 +44,14 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b``, False when the comparison is not a plain bool (numpy arrays in parameters)."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def _title(model: BaseModel, name: str) -> str:
     info = type(model).model_fields.get(name)
     title = info.title if info is not None and info.title else name.replace("_", " ")
@@ -119,7 +127,7 @@ class EditCommand(QUndoCommand):
         mine.new = theirs.new
         self.stamp = other.stamp
         self.setText(theirs.text)
-        if mine.new == mine.old:  # typed back to where it started: nothing left to undo
+        if _equal(mine.new, mine.old):  # typed back to where it started: nothing left to undo
             self.setObsolete(True)
         return True
 
@@ -194,7 +202,7 @@ class History(QObject):
         snap = self._snap.setdefault(id(model), {})
         old, new = snap.get(name), getattr(model, name)
         snap[name] = _copy(new)
-        if self._applying or old == new:
+        if self._applying or _equal(old, new):
             return None
         return Change("set", model, name, old, _copy(new))
 
@@ -292,7 +300,7 @@ class History(QObject):
 def _changed_keys(old: Any, new: Any) -> list[str]:
     if not isinstance(old, dict) or not isinstance(new, dict):
         return []
-    return sorted(k for k in set(old) | set(new) if old.get(k, object()) != new.get(k, object()))
+    return sorted(k for k in set(old) | set(new) if not _equal(old.get(k, object()), new.get(k, object())))
 
 
 def _describe_step_change(step: FunctionStep, change: Change) -> tuple[str, tuple[Any, ...] | None]:

@@ -35,6 +35,13 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
         assert window.start_run()
     workspace = Path(run.args[0].workspace)
 
+    layers = window.viewer.layers
+    qtbot.waitUntil(lambda: len(layers) == 2, timeout=30000)  # the first well's two channels
+    layers[0].contrast_limits = [3.0, 40.0]
+    layers[1].visible = False
+    window.viewer.model.scene.camera.zoom = 2.5
+    shown = [layer.name for layer in layers]
+
     path = tmp_path / "screen 12.openhcs.json"
     with qtbot.waitSignal(window.statusBar().messageChanged, timeout=30000,
                           check_params_cb=lambda text: text.startswith("Saved project")):
@@ -64,6 +71,10 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
         assert outputs.topLevelItem(1).text(1) == "zarr"
         qtbot.waitUntil(lambda: relaunched.statusBar().currentMessage() == MEMORY_NOTE, timeout=5000)
         assert relaunched.windowTitle() == "screen 12[*] — plate — OpenHCS" and not relaunched.isWindowModified()
+        again = relaunched.viewer.layers  # the viewer as it was: layers shown, contrast, camera
+        qtbot.waitUntil(lambda: [la.name for la in again] == shown and not again[1].visible, timeout=30000)
+        assert list(again[0].contrast_limits) == pytest.approx([3.0, 40.0])
+        assert relaunched.viewer.model.scene.camera.zoom == pytest.approx(2.5)
         assert relaunched.history.stack.count() == 0  # nothing to undo in a freshly opened project
     finally:
         relaunched.close()

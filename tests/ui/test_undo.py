@@ -182,3 +182,19 @@ def test_history_view_lists_the_steps(make_main_window, qtbot, screenshot_dir) -
     assert "sigma" in texts[2] and texts[3] == "Add step “count_objects”"
     assert view.currentIndex().row() == 2  # the undone step is listed below the current one
     window.grab().save(str(screenshot_dir / "undo_history.png"))
+
+
+def test_opening_a_pipeline_file_is_one_undo_step(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    mine = window.pipeline_editor.add_function("gaussian_blur")
+    _settle(qtbot)
+    with qtbot.waitSignal(window.pipeline_loaded, timeout=30000):
+        window.menus.actions["demo_pipeline"].trigger()
+    _settle(qtbot)
+    demo = [s.name for s in window.session.pipeline]
+    assert len(demo) > 1
+    assert window.menus.actions["undo"].text().startswith("&Undo Open pipeline ")
+    window.menus.actions["undo"].trigger()
+    assert list(window.session.pipeline) == [mine] and window.session.pipeline[0] is mine
+    window.menus.actions["redo"].trigger()
+    assert [s.name for s in window.session.pipeline] == demo
