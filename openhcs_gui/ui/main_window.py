@@ -92,8 +92,8 @@ class MainWindow(QMainWindow):
         self._connect_panels()
         self.setAcceptDrops(True)  # drops on docks arrive here; on the canvas via the viewer
         self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O, or drop its folder).")
+        self._add_projects()  # before the layout is restored: the History dock is part of it
         self._restore_layout()
-        self._add_projects()
 
     # -- construction --------------------------------------------------------------
     def _add_projects(self) -> None:
