@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PLATE  ?=
 
-.PHONY: run test bench bench-peers lint package package-test clean setup
+.PHONY: run test bench bench-peers lint package package-test wheel-test clean setup
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,12 @@ lint: $(STAMP)
 
 # Installers for bench scientists (packaging/README.md). `package` always rebuilds;
 # `package-test` rebuilds only when the sources changed since the last build, then
-# runs the tar.gz and the .deb under Xvfb in a clean environment (packaging/test_bundle.sh).
+# runs the tar.gz and the .deb under Xvfb in a clean environment (packaging/test_bundle.sh)
+# and the wheel in a fresh venv inside napari (packaging/test_wheel.sh = `make wheel-test`).
 PKG_STAMP := dist/.package-built
 PKG_SRC    = $(shell find openhcs_gui packaging -type f -not -path '*/__pycache__/*' -not -path 'packaging/ci/*' \
-               -not -name '*.md' -not -name test_bundle.sh -not -name check_smoke.py) pyproject.toml
+               -not -name '*.md' -not -name 'test_*.sh' -not -name 'check_*.py' -not -name lowest_constraints.py) \
+               pyproject.toml
 
 package: $(STAMP)
 	@bash packaging/build.sh
@@ -60,6 +62,11 @@ $(PKG_STAMP): $(STAMP) $(PKG_SRC)
 package-test: $(PKG_STAMP)
 	@bash scripts/system_deps.sh --test
 	@bash packaging/test_bundle.sh
+	@bash packaging/test_wheel.sh
+
+wheel-test: $(STAMP)
+	@bash scripts/system_deps.sh --test
+	@bash packaging/test_wheel.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -8,8 +8,9 @@
 #   PYTHON=...  another interpreter: a path or a command name on PATH (CI: PYTHON=python)
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) fixes every timestamp,
 # PYTHONHASHSEED=0 fixes set/dict order in the frozen code, the tar is sorted with fixed
-# owners and mtimes and gzip -n stores no name/time: two builds of one commit with the
-# same pinned packages (packaging/constraints.txt) give the same tar.gz byte for byte.
+# owners and mtimes and gzip -n stores no name/time (packaging/tarball.sh): two builds of
+# one commit with the same pinned packages (packaging/constraints.txt) give the same
+# tar.gz byte for byte (measured: packaging/README.md "Reproducible builds").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -76,8 +77,7 @@ fi
 # 3. tar.gz: unpack anywhere, run ./openhcs-gui/openhcs-gui.
 TAR="$DIST/$APP-$VERSION-linux-$ARCH_TAR.tar.gz"
 t1=$SECONDS
-tar -C "$DIST" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
-  --format=gnu -cf - "$APP" | gzip -n -6 > "$TAR"
+bash packaging/tarball.sh "$DIST" "$APP" "$SOURCE_DATE_EPOCH" "$TAR"  # sorted, fixed mtimes/owners, gzip -n
 tar_sha=$(sha256sum "$TAR" | cut -d' ' -f1)
 tar_s=$((SECONDS - t1))
 log "tar.gz: $TAR ($(du -m "$TAR" | cut -f1) MB, ${tar_s} s, sha256 $tar_sha)"

@@ -4,7 +4,9 @@
 #      with a clean environment (env -i: PATH=/usr/bin:/bin, HOME=<tmp>, no venv);
 #   2. `dpkg -x` the .deb into a scratch root and run <root>/opt/openhcs-gui/openhcs-gui
 #      the same way, after checking the package's menu entry, icons and symlink;
-#   3. check each run's report and screenshot with packaging/check_smoke.py.
+#   3. check each run's report and screenshot with packaging/check_smoke.py;
+#   0. (first) re-archive a copy of the bundle: the same tar.gz bytes (packaging/tarball.sh).
+# `make package-test` then runs packaging/test_wheel.sh (the wheel in a fresh venv + napari).
 # Evidence (reports, screenshots) is copied to dist/package-test/{tar,deb}/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,22 @@ smoke() {
   [[ $rc -eq 0 ]] || { cat "$out/smoke_report.json" >&2 2>/dev/null || true; return 1; }
   "$PY" packaging/check_smoke.py "$EVIDENCE/$label" --label "$label"
 }
+
+# 0. the tar step is deterministic: a copy of the bundle (fresh mtimes, another directory
+#    order) archived with the build's SOURCE_DATE_EPOCH gives the build's tar.gz byte for
+#    byte. (Two whole builds, PyInstaller included, were compared by hand: README.)
+t0=$SECONDS
+epoch="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["source_date_epoch"])' dist/package-info.json)"
+mkdir -p "$TMP/retar"
+cp -r "dist/$APP" "$TMP/retar/$APP"
+bash packaging/tarball.sh "$TMP/retar" "$APP" "$epoch" "$TMP/retar.tar.gz"
+built_sha=$(sha256sum "$TAR" | cut -d' ' -f1)
+retar_sha=$(sha256sum "$TMP/retar.tar.gz" | cut -d' ' -f1)
+rm -rf "$TMP/retar" "$TMP/retar.tar.gz"
+[[ "$built_sha" == "$retar_sha" ]] || {
+  echo "package-test: re-archiving a copy of dist/$APP gave sha256 $retar_sha, the build's tar.gz is $built_sha: the tar step is not reproducible" >&2
+  exit 1; }
+log "tar.gz reproducible: a re-archived copy of the bundle has the same sha256 $built_sha ($((SECONDS - t0)) s)"
 
 # 1. tar.gz
 mkdir -p "$TMP/tar"

@@ -87,7 +87,8 @@ def test_icons_exist_in_every_size() -> None:
             assert image.mode == "RGBA"
 
 
-@pytest.mark.parametrize("script", ["build.sh", "test_bundle.sh", "linux/install-desktop-entry.sh"])
+@pytest.mark.parametrize("script", ["build.sh", "test_bundle.sh", "test_wheel.sh", "tarball.sh",
+                                    "linux/install-desktop-entry.sh"])
 def test_shell_scripts_parse(script: str) -> None:
     bash = shutil.which("bash")
     if bash is None:
@@ -101,6 +102,8 @@ def test_package_extra_and_make_targets() -> None:
     assert any(req.startswith("pyinstaller") for req in extras["package"])
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "\npackage:" in makefile and "\npackage-test:" in makefile
+    package_test = makefile.split("\npackage-test:", 1)[1].split("\n\n", 1)[0]
+    assert "packaging/test_bundle.sh" in package_test and "packaging/test_wheel.sh" in package_test
 
 
 WORKFLOW = ROOT / ".github" / "workflows" / "installers.yml"
@@ -161,9 +164,12 @@ def test_constraints_pin_every_runtime_requirement_within_its_bounds() -> None:
 
 def test_build_script_makes_reproducible_tarballs() -> None:
     build = (PACKAGING / "build.sh").read_text(encoding="utf-8")
-    for needed in ("export SOURCE_DATE_EPOCH PYTHONHASHSEED=0", "--sort=name", '--mtime="@$SOURCE_DATE_EPOCH"',
-                   "--owner=0 --group=0 --numeric-owner", "gzip -n"):
-        assert needed in build, needed
+    assert "export SOURCE_DATE_EPOCH PYTHONHASHSEED=0" in build
+    assert 'packaging/tarball.sh "$DIST" "$APP" "$SOURCE_DATE_EPOCH" "$TAR"' in build
+    tarball = (PACKAGING / "tarball.sh").read_text(encoding="utf-8")
+    for needed in ("--sort=name", '--mtime="@$epoch"', "--owner=0 --group=0 --numeric-owner", "gzip -n"):
+        assert needed in tarball, needed
+    assert "packaging/tarball.sh" in (PACKAGING / "test_bundle.sh").read_text(encoding="utf-8")
     spec = (PACKAGING / "openhcs-gui.spec").read_text(encoding="utf-8")
     assert 'name=APP_NAME + "-cli"' in spec and "console=True" in spec  # Windows console executable
 
@@ -214,3 +220,69 @@ def test_wheel_ships_license_type_marker_and_installable_pins(tmp_path: Path) ->
     assert "Requires-Dist: numcodecs>=0.14" in meta  # 0.13 cannot be installed beside zarr 3
     assert "Requires-Dist: zarr>=3.0.1" in meta  # 3.0.0 was yanked
     assert "License-Expression: MIT" in meta
+
+
+def _tree(root: Path, names: list[str], mtime: int) -> None:
+    """Files created in the order of ``names`` (readdir order follows), all with ``mtime``."""
+    import os
+
+    for name in names:
+        path = root / "app" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode() * 100)
+        os.utime(path, (mtime, mtime))
+    (root / "app" / "run").chmod(0o755)
+
+
+def test_tarball_bytes_depend_only_on_the_tree_and_the_epoch(tmp_path: Path) -> None:
+    """The same files made in another order, at another time: the same tar.gz bytes."""
+    import hashlib
+
+    bash = shutil.which("bash")
+    assert bash is not None
+    names = ["run", "_internal/b.so", "_internal/a.py", "z.txt", "_internal/sub/c.dat"]
+    _tree(tmp_path / "one", names, mtime=1_000_000_000)
+    _tree(tmp_path / "two", names[::-1], mtime=1_700_000_000)
+
+    def tarball(parent: Path, epoch: int, out: str) -> str:
+        subprocess.run([bash, str(PACKAGING / "tarball.sh"), str(parent), "app", str(epoch),
+                        str(tmp_path / out)], check=True, timeout=60)
+        return hashlib.sha256((tmp_path / out).read_bytes()).hexdigest()
+
+    first = tarball(tmp_path / "one", 1_750_000_000, "one.tar.gz")
+    assert tarball(tmp_path / "two", 1_750_000_000, "two.tar.gz") == first
+    assert tarball(tmp_path / "one", 1_750_000_001, "later.tar.gz") != first  # the epoch is stored
+    import tarfile
+
+    with tarfile.open(tmp_path / "one.tar.gz") as tf:
+        members = tf.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    assert {(m.uid, m.gid, m.uname, m.gname, m.mtime) for m in members} == {(0, 0, "", "", 1_750_000_000)}
+    assert next(m for m in members if m.name == "app/run").mode & 0o111  # the executable stays executable
+
+
+def test_lowest_constraints_pin_each_runtime_requirement_to_its_lower_bound() -> None:
+    from packaging.requirements import Requirement
+
+    lowest = _load(PACKAGING / "lowest_constraints.py")
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        deps = tomllib.load(fh)["project"]["dependencies"]
+    pins = lowest.lowest_pins(deps)
+    assert len(pins) == len(deps)
+    for line, pin in zip(deps, pins, strict=True):
+        req, pinned = Requirement(line), Requirement(pin)
+        assert pinned.name == req.name
+        (exact,) = [s.version for s in pinned.specifier if s.operator == "=="]
+        assert req.specifier.contains(exact), f"{pin} is outside {line}"  # the bound itself is allowed
+    assert lowest.lowest_pins(["zarr>=3.0.1", "PySide6-Essentials>=6.6,!=6.12.0"]) == [
+        "zarr==3.0.1", "PySide6-Essentials==6.6,!=6.12.0"]
+    with pytest.raises(ValueError, match="no lower bound"):
+        lowest.lowest_pins(["numpy"])
+
+
+def test_ci_tests_the_lower_bounds() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "lowest.yml").read_text(encoding="utf-8"))
+    (job,) = workflow["jobs"].values()
+    runs = " ".join(str(s.get("run", "")) for s in job["steps"])
+    assert "packaging/lowest_constraints.py" in runs and "-c lowest.txt" in runs
+    assert "pytest" in runs and "tests/engine_only" in runs
