@@ -131,23 +131,22 @@ class MainWindow(QMainWindow):
         # layer list and controls share one tabbed dock: stacked, the left column needed
         # ~830 px and the window did not fit a 1366×768 laptop screen
         self.tabifyDockWidget(self.docks["Layer controls"], self.docks["Layers"])
-        pipeline = self._dock("Pipeline", self.pipeline_editor, right)
-        outputs = self._dock("Outputs", self.outputs_panel, right)
-        self.splitDockWidget(pipeline, outputs, Qt.Orientation.Vertical)
-        self.tabifyDockWidget(outputs, self._dock("Preview", self.preview_panel, right))
-        self._dock("Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("Pipeline", self.pipeline_editor, right)  # the whole column: step parameters visible
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        run = self._dock("Run", self.run_panel, bottom)  # under the viewer; a finished run raises Outputs
+        self.tabifyDockWidget(run, self._dock("Outputs", self.outputs_panel, bottom))
+        self.tabifyDockWidget(run, self._dock("Preview", self.preview_panel, bottom))
         self._size_docks()
         self._default_state = self.saveState(_STATE_VERSION)
 
     def _size_docks(self) -> None:
         """The default proportions: plate and pipeline get most of the height, the viewer the width."""
-        plate, pipeline, outputs = self.docks["Plate"], self.docks["Pipeline"], self.docks["Outputs"]
-        for front in (plate, self.docks["Layers"], outputs):
+        plate, pipeline = self.docks["Plate"], self.docks["Pipeline"]
+        for front in (plate, self.docks["Layers"], self.docks["Run"]):
             front.raise_()
         self.resizeDocks([plate, pipeline], [330, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([plate, self.docks["Layers"]], [560, 330], Qt.Orientation.Vertical)
-        self.resizeDocks([pipeline, outputs], [720, 170], Qt.Orientation.Vertical)  # step parameters first
-        self.resizeDocks([self.docks["Run"]], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Run"]], [230], Qt.Orientation.Vertical)
 
     def reset_layout(self) -> None:
         """View → Reset layout: every panel back in its default place, shown, docked, default size."""
