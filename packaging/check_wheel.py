@@ -59,14 +59,14 @@ def open_like_a_user(app: Any, viewer: Any, folder: Path, choice: str = "OpenHCS
     from PySide6.QtWidgets import QRadioButton
 
     offered: list[str] = []
-    polls = [0]
+    returned = [False]  # _qt_open returned: stop looking (the dialog is modal, it runs inside it)
 
     def answer() -> None:
+        if returned[0]:
+            return
         dialog = app.activeModalWidget()
         if dialog is None or type(dialog).__name__ != "QtReaderDialog":
-            polls[0] += 1
-            if polls[0] < 200:
-                QTimer.singleShot(50, answer)
+            QTimer.singleShot(50, answer)
             return
         buttons = dialog.findChildren(QRadioButton)
         offered.extend(b.text() for b in buttons)
@@ -76,6 +76,7 @@ def open_like_a_user(app: Any, viewer: Any, folder: Path, choice: str = "OpenHCS
 
     QTimer.singleShot(0, answer)
     viewer.window._qt_viewer._qt_open([str(folder)], stack=False)
+    returned[0] = True
     return offered
 
 
