@@ -5,7 +5,8 @@ Groups (``--only``): ``storage`` (zarr, disk, memory), ``pipeline``
 1 -> 2 processes, malloc trim), ``segmentation`` (segment + measure
 images/s vs a plain loop), ``provenance`` (its share of a
 1536-well x 4-site run, on its own tiny-pixel plate), ``rss``, ``gui-start`` (cold start) and
-``gui-run`` (responsiveness, viewer open; both need Xvfb), ``preview`` (live preview:
+``gui-run`` (responsiveness, viewer open; both need Xvfb), ``gui-plate`` (GUI stall while
+a 1536-well plate opens; Xvfb), ``preview`` (live preview:
 edit -> updated layer on a 1024² site, GUI stalls meanwhile; Xvfb) and ``peers``
 (polystore, only with ``--peers PYTHON``). A group that cannot run records
 why under ``skipped`` instead of inventing a number.
@@ -28,8 +29,8 @@ from typing import Any
 from benchmarks._core import Figure, SkipGroup, format_table, machine_info, versions
 from benchmarks.plate import SIZES, BenchPlate, make_bench_plate
 
-GROUPS = ("storage", "pipeline", "dask", "segmentation", "provenance", "rss", "gui-start", "gui-run", "preview",
-          "peers")
+GROUPS = ("storage", "pipeline", "dask", "segmentation", "provenance", "rss", "gui-start", "gui-run", "gui-plate",
+          "preview", "peers")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -83,6 +84,7 @@ def _runners(plate: BenchPlate, work: Path, args: argparse.Namespace,
         "rss": lambda: pipeline_bench.rss_figures(plate, work),
         "gui-start": lambda: gui.cold_start_figures(plate, work),
         "gui-run": lambda: gui.run_figures(plate, work),
+        "gui-plate": lambda: gui.plate_open_figures(work),
         "preview": lambda: preview_bench.preview_figures(work),
         "peers": lambda: peers.peer_figures(plate, work, args.peers),
     }

@@ -38,13 +38,14 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
     QWidget,
 )
 
-from openhcs_gui.vfs.keys import split_well, well_name
+from openhcs_gui.vfs.keys import split_well
 
 __all__ = ["WellGridModel", "WellGridView", "ColourBar", "viridis", "FAILED_COLOUR"]
 
@@ -97,6 +98,9 @@ class WellGridModel(QAbstractTableModel):
         self._label = ""
         self._failed: dict[str, str] = {}
         self._label_steps = (1, 1)  # (rows, columns): label every n-th; the view thins them out
+        # per-cell caches: a 1536-well grid is painted cell by cell, so nothing is computed per paint
+        self._names: list[list[str | None]] = []
+        self._colours: dict[str, QColor] = {}
 
     def set_wells(self, wells: list[str]) -> None:
         """Show these wells (grid from row A / column 1 up to the largest present)."""
@@ -105,7 +109,11 @@ class WellGridModel(QAbstractTableModel):
         parts = [split_well(w) for w in wells]
         self._rows = max((_row_number(r) for r, _ in parts), default=0)
         self._cols = max((c for _, c in parts), default=0)
+        self._names = [[None] * self._cols for _ in range(self._rows)]
+        for (row, col), well in zip(parts, wells, strict=True):
+            self._names[_row_number(row) - 1][col - 1] = well
         self._values = {}
+        self._colours = {}
         self._failed = {}
         self.endResetModel()
 
@@ -125,6 +133,9 @@ class WellGridModel(QAbstractTableModel):
         self._label = label
         finite = [v for v in values.values() if v == v]
         self._range = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        lo, hi = self._range
+        self._colours = {w: viridis(0.5 if hi == lo else (v - lo) / (hi - lo))
+                         for w, v in self._values.items() if v == v}
         if self._rows and self._cols:
             self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, self._cols - 1))
 
@@ -137,8 +148,15 @@ class WellGridModel(QAbstractTableModel):
         """The well at a cell, or ``None`` for a gap."""
         if not index.isValid():
             return None
-        name = well_name(_row_letters(index.row() + 1), index.column() + 1)
-        return name if name in self._wells else None
+        row, col = index.row(), index.column()
+        return self._names[row][col] if row < len(self._names) and col < self._cols else None
+
+    def cell_colour(self, index: _Index) -> QColor | None:
+        """Fill of a cell as the heatmap shows it: red if failed, its value's colour, else ``None``."""
+        well = self.well_at(index)
+        if well is None:
+            return None
+        return FAILED_COLOUR if well in self._failed else self._colours.get(well)
 
     def index_of(self, well: str) -> QModelIndex:
         """The cell of ``well``."""
@@ -193,10 +211,9 @@ class WellGridModel(QAbstractTableModel):
             if value is None:
                 return f"{well} — click to view its images"
             return f"{well}: {self._label} = {value:.4g}"
-        if value is None or value != value:
+        colour = self._colours.get(well)
+        if colour is None:
             return None
-        lo, hi = self._range
-        colour = viridis(0.5 if hi == lo else (value - lo) / (hi - lo))
         if role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(colour)
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -225,7 +242,30 @@ MAX_ZOOM = 16.0
 
 
 class _CellDelegate(QStyledItemDelegate):
-    """Draws a well's text only when the cell is large enough to read it."""
+    """Draws a well's text only when the cell is large enough to read it.
+
+    Cells too small for text (a fitted 384/1536-well plate) are painted as a
+    plain coloured square: the styled path asks the model a dozen roles per
+    cell and made a 1536-well repaint cost ~100 ms on the GUI thread.
+    """
+
+    SMALL = 16
+    PRESENT = QColor("#4a4f57")
+    SELECTED = QColor("white")
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:  # noqa: D102
+        rect = option.rect
+        if rect.width() >= self.SMALL and rect.height() >= self.SMALL:
+            super().paint(painter, option, index)
+            return
+        model = index.model()
+        if model.well_at(index) is None:
+            return
+        colour = model.cell_colour(index) or self.PRESENT
+        painter.fillRect(rect.adjusted(0, 0, -1, -1) if rect.width() > 3 else rect, colour)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.setPen(self.SELECTED)
+            painter.drawRect(rect.adjusted(0, 0, -1, -1))
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:  # noqa: N802
         super().initStyleOption(option, index)
