@@ -164,6 +164,15 @@ class GlobalPipelineConfig(ConfigModel):
         title="Wells processed at once",
         description="More is faster on a computer with many cores, and uses more memory.",
     )
+    memory_budget_gb: float | None = Field(
+        default=None,
+        ge=0.25,
+        le=65536,
+        title="Memory for worker processes (GB)",
+        description="When wells run in separate processes on this computer: the memory they may use "
+        "together. A process that nears its share starts no new well until memory is free again. "
+        "Empty: no limit.",
+    )
     vfs: VFSConfig = Field(default_factory=VFSConfig, title="Results",
                            json_schema_extra={"inline": True})
     zarr: ZarrConfig = Field(default_factory=ZarrConfig, title="OME-Zarr details",
