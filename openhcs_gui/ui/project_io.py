@@ -329,11 +329,25 @@ class ProjectController(QObject):
         last = self.window.settings.value(LAST_PROJECT_KEY)
         if not last or not Path(str(last)).is_file():
             return None
-        return self.open_project(str(last), confirmed=True)
+        return self.window.tasks.submit(
+            load_project, Path(str(last)), name="reopen project",
+            on_finished=partial(self._on_project_read, Path(str(last)), automatic=True),
+            on_failed=partial(self.window.report_task_error, "Cannot reopen the last project", ""),
+        )
 
-    def _on_project_read(self, path: Path, loaded: tuple[Project, Pipeline]) -> None:
+    def _opened_at_start(self) -> bool:
+        """A plate or pipeline given on the command line (opening or open): it wins over the last project."""
+        session = self.window.session
+        busy = {t.name for t in self.window.tasks.pending()} & {"open plate", "load pipeline"}
+        return bool(busy) or session.plate is not None or len(session.pipeline) > 0
+
+    def _on_project_read(self, path: Path, loaded: tuple[Project, Pipeline], *, automatic: bool = False) -> None:
         project, pipeline = loaded
         window, session = self.window, self.window.session
+        if automatic and self._opened_at_start():
+            window.show_status(f"Opened what was asked for; the last project {project.name} was not reopened "
+                               "(File → Recent).")
+            return
         self.path = path.resolve()
         session.replace_pipeline(pipeline)
         session.pipeline.name = project.name

@@ -156,3 +156,29 @@ def test_edit_menu_and_dirty_title_screenshot(make_main_window, qtbot, screensho
     names = [a.text() for a in file_menu.actions() if a.text()]
     assert names[:4] == ["&New project", "Open p&roject…", "Save pro&ject", "Save project &as…"]
     assert "New pipe&line" in names
+
+
+def test_plate_given_at_start_wins_over_the_last_project(make_main_window, small_plate: Path, tmp_path: Path,
+                                                         qtbot) -> None:
+    from openhcs_gui.plates import make_synthetic_plate
+    from openhcs_gui.ui.app import create_main_window
+
+    window = make_main_window()
+    window.pipeline_editor.add_function("gaussian_blur")
+    path = tmp_path / "last.openhcs.json"
+    window.project.path = path
+    assert window.project.save_blocking()
+    window.close()
+    other = make_synthetic_plate(tmp_path / "other", wells=["A01"], sites=1, channels=1, shape=(32, 32))
+    relaunched = create_main_window(QSettings(window.settings.fileName(), QSettings.Format.IniFormat))
+    try:
+        with qtbot.waitSignal(relaunched.plate_opened, timeout=30000):
+            relaunched.open_plate(other)  # what `openhcs-gui PLATE` does right after the window is made
+        qtbot.waitUntil(lambda: "was not reopened" in relaunched.statusBar().currentMessage()
+                        or not relaunched.tasks.pending(), timeout=30000)
+        qtbot.wait(50)
+        assert Path(relaunched.session.plate.path) == other
+        assert len(relaunched.session.pipeline) == 0
+    finally:
+        relaunched.close()
+        relaunched.deleteLater()
