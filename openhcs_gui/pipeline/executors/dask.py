@@ -36,6 +36,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from openhcs_gui.errors import ClusterError
@@ -53,13 +54,23 @@ from openhcs_gui.pipeline.result import WellError
 from openhcs_gui.pipeline.well import WellReport, WorkUnit, process_well
 from openhcs_gui.vfs.zarr_store import CODEC_THREADS_ENV
 
-__all__ = ["DaskExecutor", "run_unit", "CANCEL_POLL", "EVENT_WAIT"]
+__all__ = ["DaskExecutor", "ClusterStatus", "run_unit", "CANCEL_POLL", "EVENT_WAIT"]
 
 log = logging.getLogger(__name__)
 
 CANCEL_POLL = 0.2  #: seconds between two looks of a worker at the run's cancel event
 EVENT_WAIT = 10.0  #: seconds the driver waits for a finished well's last events
 TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What the cluster is doing now (for the Run dock): workers, busy ones, memory."""
+
+    workers: int
+    busy: int  #: workers running a task now
+    memory: int  #: bytes the worker processes use (their resident memory)
+    memory_limit: int  #: bytes they may use together (0: no limit)
 
 
 class _RemoteCancel(CancelToken):
@@ -184,6 +195,11 @@ class DaskExecutor(Executor):
         ``MALLOC_TRIM_THRESHOLD_`` of local workers; ``None`` (default)
         leaves glibc's own adaptive setting (dask's 65536 made runs slower,
         see ``docs/cluster.md``). Workers you start yourself: see the docs.
+    memory_budget_gb
+        Memory the local cluster's workers may use together (each gets its
+        share as dask's ``memory_limit``: a worker near it pauses, starting no
+        new well until memory is free, and is restarted past 95%); ``None``:
+        no limit. Workers you start yourself: ``dask worker --memory-limit``.
     connect_timeout
         Seconds to wait for a scheduler address to answer.
 
@@ -202,11 +218,13 @@ class DaskExecutor(Executor):
     remote: ClassVar[bool] = True
 
     def __init__(self, target: Any = None, *, n_workers: int | None = None,
-                 malloc_trim_threshold: int | None = None, connect_timeout: float = 20.0) -> None:
+                 malloc_trim_threshold: int | None = None, memory_budget_gb: float | None = None,
+                 connect_timeout: float = 20.0) -> None:
         self.target = "local" if target is None else target
         self.connect_timeout = connect_timeout
         self.n_workers = max(1, int(n_workers or os.cpu_count() or 1))
         self.malloc_trim_threshold = malloc_trim_threshold
+        self.memory_budget_gb = memory_budget_gb
         self._client: Any = None
         self._cluster: Any = None
         self._lock = threading.Lock()
@@ -240,13 +258,37 @@ class DaskExecutor(Executor):
             from distributed import LocalCluster
 
             threads = str(max(1, (os.cpu_count() or 1) // self.n_workers))
+            budget = self.memory_budget_gb
+            limit: Any = int(budget * 1e9 / self.n_workers) if budget else 0  # 0: no limit
             with dask.config.set({TRIM_KEY: self.malloc_trim_threshold}):
                 self._cluster = LocalCluster(
                     n_workers=self.n_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=":0", env={CODEC_THREADS_ENV: threads},
+                    dashboard_address=":0", env={CODEC_THREADS_ENV: threads}, memory_limit=limit,
                 )
             target = self._cluster
         return Client(target, set_as_default=False)
+
+    def status(self) -> ClusterStatus | None:
+        """Workers, busy workers and memory now (asks the scheduler; blocks: call it off the GUI thread).
+
+        ``None`` before the first run connected, or when the scheduler does not answer.
+        """
+        with self._lock:
+            client = self._client
+        if client is None:
+            return None
+        try:
+            workers = client.scheduler_info(n_workers=-1).get("workers", {})
+        except (OSError, RuntimeError, TimeoutError):
+            return None
+        busy = memory = limit = 0
+        for info in workers.values():
+            metrics = info.get("metrics", {})
+            counts = metrics.get("task_counts", {})
+            busy += bool(counts.get("executing", 0) or metrics.get("executing", 0))
+            memory += int(metrics.get("memory", 0) or 0)
+            limit += int(info.get("memory_limit", 0) or 0)
+        return ClusterStatus(len(workers), busy, memory, limit)
 
     def close(self) -> None:
         """Close the client, and the local cluster if this executor started it."""
