@@ -79,12 +79,34 @@ class _X:
         x.XGetWindowAttributes.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(_Attrs)]
         x.XFree.argtypes = [ctypes.c_void_p]
         x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        x.XInternAtom.restype = ctypes.c_ulong
+        x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        x.XGetWindowProperty.argtypes = [
+            ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_long, ctypes.c_long, ctypes.c_int,
+            ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_int),
+            ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_ulong),
+            ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))]
         x.XSetErrorHandler(_ERROR_HANDLER)  # a window vanishing mid-query must not exit us
         self.x = x
         self.dpy = x.XOpenDisplay(display.encode())
         if not self.dpy:
             raise SkipGroup(f"cannot open X display {display}")
         self.root = x.XDefaultRootWindow(self.dpy)
+        self.net_wm_name = x.XInternAtom(self.dpy, b"_NET_WM_NAME", 0)
+
+    def _utf8_title(self, window: int) -> str | None:
+        """``_NET_WM_NAME`` (UTF-8): a title outside Latin-1 ("Untitled — OpenHCS") is not in WM_NAME."""
+        kind, fmt = ctypes.c_ulong(), ctypes.c_int()
+        n, after = ctypes.c_ulong(), ctypes.c_ulong()
+        data = ctypes.POINTER(ctypes.c_ubyte)()
+        if self.x.XGetWindowProperty(self.dpy, window, self.net_wm_name, 0, 1024, 0, 0, ctypes.byref(kind),
+                                     ctypes.byref(fmt), ctypes.byref(n), ctypes.byref(after),
+                                     ctypes.byref(data)) != 0 or not data:
+            return None
+        try:
+            return bytes(data[: n.value]).decode("utf-8", errors="replace") if fmt.value == 8 else None
+        finally:
+            self.x.XFree(data)
 
     def viewable_titles(self) -> list[str]:
         """Titles of the viewable top-level windows (no window manager: root's children)."""
@@ -101,6 +123,10 @@ class _X:
                 if not x.XGetWindowAttributes(dpy, children[i], ctypes.byref(attrs)):
                     continue
                 if attrs.map_state != self.IS_VIEWABLE:
+                    continue
+                utf8 = self._utf8_title(children[i])
+                if utf8:
+                    titles.append(utf8)
                     continue
                 name = ctypes.c_char_p()
                 if x.XFetchName(dpy, children[i], ctypes.byref(name)) and name.value:
@@ -157,14 +183,18 @@ def _env(display: str, home: Path) -> dict[str, str]:
 
 def wait_for_window(cmd: list[str], title: str, display: str, env: dict[str, str],
                     timeout: float = 120) -> float:
-    """Seconds from spawning ``cmd`` until a viewable window whose title starts with ``title``."""
+    """Seconds from spawning ``cmd`` until a viewable window whose title contains ``title``.
+
+    Contains, not starts with: the main window is titled after its project
+    ("Untitled — OpenHCS").
+    """
     x = _X(display)
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             while True:
-                if any(t.startswith(title) for t in x.viewable_titles()):
+                if any(title in t for t in x.viewable_titles()):
                     return time.perf_counter() - t0
                 if proc.poll() is not None:
                     err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""

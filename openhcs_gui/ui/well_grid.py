@@ -290,7 +290,10 @@ class _ThinHeader(QHeaderView):
         spill = 24 if self.orientation() == Qt.Orientation.Horizontal else 0
         painter.save()
         painter.setPen(self.palette().windowText().color())
-        painter.drawText(rect.adjusted(-spill, -8, spill, 8), Qt.AlignmentFlag.AlignCenter, str(text))
+        area = rect.adjusted(-spill, -8, spill, 8)
+        if area.top() < 0:  # the first row's label stays inside the header
+            area.translate(0, -area.top())
+        painter.drawText(area, Qt.AlignmentFlag.AlignCenter, str(text))
         painter.restore()
 
 
