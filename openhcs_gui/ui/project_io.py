@@ -98,7 +98,8 @@ class ProjectController(QObject):
 
     def _add_menus(self) -> None:
         actions = self.window.menus.actions
-        file_menu = next(a.menu() for a in self.window.menuBar().actions() if a.text() == "&File")
+        file_menu = next(m for a in self.window.menuBar().actions()
+                         if a.text() == "&File" and isinstance(m := a.menu(), QMenu))
         first = file_menu.actions()[0]
         self._action(file_menu, "new_project", "&New project", self.new_project, QKeySequence.StandardKey.New,
                      first)

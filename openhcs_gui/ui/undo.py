@@ -192,7 +192,7 @@ class History(QObject):
         from openhcs_gui.ui.binding import listen
 
         self._snapshot(model)
-        listen(self, model.events, lambda info, m=model: self._on_config_event(m, info))
+        listen(self, model.events, lambda info, m=model: self._on_config_event(m, info))  # type: ignore[attr-defined]
         for name in type(model).model_fields:
             value = getattr(model, name)
             if isinstance(value, BaseModel) and hasattr(value, "events"):
@@ -217,7 +217,7 @@ class History(QObject):
         self._record(change)
 
     def _on_step_event(self, info: EmissionInfo) -> None:
-        step = self.session.pipeline[info.path[0].index]
+        step = self.session.pipeline[int(info.path[0].index or 0)]
         change = self._field_change(step, info.signal.name)
         if change is None:
             return

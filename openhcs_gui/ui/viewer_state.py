@@ -28,7 +28,7 @@ def capture_viewer_state(viewer: Any, well: str | None) -> ViewerState:
         colormap = getattr(layer, "colormap", None)
         layers.append(LayerState(
             name=layer.name, visible=bool(layer.visible), opacity=float(layer.opacity),
-            contrast_limits=tuple(float(v) for v in limits) if limits is not None else None,
+            contrast_limits=(float(limits[0]), float(limits[1])) if limits is not None else None,
             gamma=float(layer.gamma) if hasattr(layer, "gamma") else None,
             colormap=getattr(colormap, "name", None) if hasattr(layer, "gamma") else None,
         ))
@@ -62,7 +62,7 @@ def apply_viewer_state(viewer: Any, state: ViewerState) -> None:
     pending = {layer.name: layer for layer in state.layers}
     if not pending:
         return
-    camera = [state.camera]
+    camera: list[CameraState | None] = [state.camera]
     events = viewer.model.layers.events.inserted
 
     def _apply() -> None:
@@ -72,9 +72,9 @@ def apply_viewer_state(viewer: Any, state: ViewerState) -> None:
             if saved is not None:
                 matched = True
                 _apply_layer(layer, saved)
-                if camera[0] is not None:
-                    cam = camera.pop()
-                    camera.append(None)
+                cam = camera[0]
+                if cam is not None:
+                    camera[0] = None
                     target = _camera(viewer)
                     if len(cam.center) == len(target.center):
                         target.center = cam.center
