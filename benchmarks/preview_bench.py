@@ -119,7 +119,7 @@ def _child(argv: list[str]) -> int:
     plate_path, out = Path(argv[0]), Path(argv[1])
     from PySide6.QtCore import QSettings
 
-    from benchmarks._gui_child import Heartbeat, _wait
+    from benchmarks._gui_child import Heartbeat, _dump, _profiler, _wait
     from openhcs_gui.pipeline.demo import load_demo_pipeline
     from openhcs_gui.ui import workers
     from openhcs_gui.ui.app import create_main_window, ensure_app
@@ -165,6 +165,7 @@ def _child(argv: list[str]) -> int:
 
     result: dict[str, Any] = {"last_ms": [], "first_ms": [], "full_ms": [], "steps": len(steps)}
     beat.start()
+    prof = _profiler("preview")
     for i in range(REPEATS):
         param, kwargs = _last_step_edit(steps[-1], i)
         result["last_param"] = param
@@ -175,6 +176,7 @@ def _child(argv: list[str]) -> int:
         result["first_ms"].append(first)
         result["full_ms"].append(full)
     result["stall"] = beat.stop()
+    _dump(prof, "preview")
     result["idle"] = idle
     result["step_seconds"] = {o.name: round(o.seconds, 3) for o in state["outputs"]}
     result["load"] = [load0, os.getloadavg()[0]]

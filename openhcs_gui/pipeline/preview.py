@@ -33,7 +33,7 @@ from openhcs_gui.pipeline.step import FunctionStep
 from openhcs_gui.pipeline.well import run_step
 from openhcs_gui.vfs.keys import ImageKey
 
-__all__ = ["Preview", "PreviewOutput", "step_signature", "INPUT_INDEX"]
+__all__ = ["Preview", "PreviewOutput", "step_signature", "display_range", "INPUT_INDEX"]
 
 #: ``PreviewOutput.index`` of the raw input images (before step 1).
 INPUT_INDEX = -1
@@ -61,6 +61,9 @@ class PreviewOutput:
         Time the step took (0 when it came from the cache).
     cached
         True when this output was reused, not recomputed, by the last run.
+    ranges
+        ``ImageKey`` -> display range (see :func:`display_range`), when the
+        output was prepared for display where it was computed; else empty.
     """
 
     index: int
@@ -70,6 +73,24 @@ class PreviewOutput:
     kind: str = "image"
     seconds: float = 0.0
     cached: bool = False
+    ranges: dict[ImageKey, tuple[float, float]] = field(default_factory=dict)
+
+
+def display_range(data: Any) -> tuple[float, float]:
+    """Robust display range (0.1–99.9 percentile) of an image, from at most ~1 M samples.
+
+    A constant image gets a range of width 1 so it still displays.
+    """
+    arr = np.asarray(data)
+    if arr.size == 0:
+        return 0.0, 1.0
+    sample = arr.ravel()[:: max(1, arr.size // 1_000_000)]
+    lo, hi = (float(v) for v in np.percentile(sample, (0.1, 99.9)))
+    if hi <= lo:
+        lo, hi = float(sample.min()), float(sample.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
 
 
 def step_signature(step: FunctionStep) -> tuple[Any, ...]:

@@ -9,10 +9,15 @@ run it and *what* to show:
 * any edit of the session's pipeline (a parameter, a step added, moved or
   removed — psygnal events of the evented pipeline) re-runs it from the first
   changed step on; earlier steps come from the cache;
-* the run happens on this panel's own worker; a newer edit cancels the stale
-  run (its token) before the next one starts, and each step's layers are sent
-  as soon as that step is done (``layers_ready``), so the edited step's
-  result appears before the slower steps after it finish;
+* the computation happens in a process of its own
+  (:class:`~openhcs_gui.pipeline.preview_server.PreviewServer`; in this
+  panel's worker thread only when a step's function is not registered), so
+  the GUI thread never waits for the segmentation's Python loops; a newer
+  edit cancels the stale run before the next one starts, and each step's
+  layers are sent as soon as that step is done (``layers_ready``), so the
+  edited step's result appears before the slower steps after it finish;
+  outputs reused from the cache come back as the same arrays, so napari
+  does not draw an unchanged layer again;
 * the step list ticks which outputs are shown (raw images and any step);
   label outputs show as napari Labels above the images. The main window puts
   these layers in the viewer with ``ViewerWidget.put_layers`` (``layer.data =``,
@@ -41,6 +46,7 @@ from PySide6.QtWidgets import (
 from openhcs_gui.errors import RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
 from openhcs_gui.pipeline.preview import INPUT_INDEX, Preview, PreviewOutput
+from openhcs_gui.pipeline.preview_server import NotSendable, PreviewServer
 from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.viewer import LayerSpec, contrast_limits, plate_channel_colormap
@@ -76,7 +82,8 @@ def preview_layers(output: PreviewOutput, plate: Any, well: str, site: int,
             name=f"preview {step} {channel_name}",
             data=levels if len(levels) > 1 else data,
             multiscale=len(levels) > 1,
-            contrast=_contrast(data, output.kind, contrast_memo),
+            contrast=output.ranges[keys[0]] if len(keys) == 1 and keys[0] in output.ranges
+            else _contrast(data, output.kind, contrast_memo),
             colormap=plate_channel_colormap(plate, channel),
             metadata={"source": "preview", "step": output.index, "well": well, "site": site, "channel": channel},
             axis_labels=("z", "y", "x") if data.ndim == 3 else ("y", "x"),
@@ -145,6 +152,7 @@ class PreviewPanel(QWidget):
         super().__init__(parent)
         self._session = session
         self._tasks = TaskOwner(self, max_workers=1)  # one run at a time; a stale one gives way
+        self._server = PreviewServer()  # its process starts with the first preview
         self._preview: Preview | None = None
         self._well: str | None = None
         self._token: CancelToken | None = None
@@ -236,6 +244,7 @@ class PreviewPanel(QWidget):
     def _on_live_box_toggled(self, on: bool) -> None:
         self.toggled.emit(on)
         if on:
+            self._server.start()
             self._request()
         else:
             self._cancel()
@@ -311,7 +320,7 @@ class PreviewPanel(QWidget):
         self.status.setText(f"Previewing {self._well} site {self.site}…")
         self.task = self._tasks.submit(
             _run_preview, self._preview, steps, token, self._generation, plate, self._deliver_step,
-            self._contrast_memo,
+            self._contrast_memo, self._server,
             name=f"preview {self._well}", on_finished=self._on_preview_done, on_failed=self._on_preview_failed,
         )
         return self.task
@@ -359,20 +368,24 @@ class PreviewPanel(QWidget):
         """Cancel a running preview and drop its results, without waiting (the window's ``closeEvent``)."""
         self._cancel()
         self._tasks.close()
+        self._server.close()
 
 
 def _run_preview(preview: Preview, steps: list[Any], token: CancelToken, generation: int, plate: Any,
-                 deliver: Any, memo: dict[int, Any]) -> tuple[int, list[PreviewOutput], float]:
-    """Worker: raw layers, then each step's layers as soon as it is done."""
+                 deliver: Any, memo: dict[int, Any], server: PreviewServer) -> tuple[int, list[PreviewOutput], float]:
+    """Worker: raw layers, then each step's layers as soon as it is done (in the preview process if it can)."""
     import time
 
     t0 = time.perf_counter()
     well, site = preview.well, preview.site
-    deliver(generation, INPUT_INDEX, preview_layers(preview.inputs(), plate, well, site, memo))
 
     def on_step(output: PreviewOutput) -> None:
         if not token.cancelled:
             deliver(generation, output.index, preview_layers(output, plate, well, site, memo))
 
-    outputs = preview.run_from(steps, cancel=token, on_step=on_step)
+    try:
+        outputs = server.run(plate, well, site, steps, token, on_step)
+    except NotSendable:  # an unregistered function: run it here, in this worker thread
+        on_step(preview.inputs())
+        outputs = preview.run_from(steps, cancel=token, on_step=on_step)
     return generation, outputs, time.perf_counter() - t0

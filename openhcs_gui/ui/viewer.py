@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from napari.components import ViewerModel
 from napari.layers import Image, Labels
 from napari.qt import QtViewer, get_qapp
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
+
+from openhcs_gui.pipeline.preview import display_range
 
 __all__ = ["register_napari_resources", "LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap",
            "plate_channel_colormap", "stack_axis_labels", "local_paths"]
@@ -42,16 +43,7 @@ def contrast_limits(data: Any) -> tuple[float, float]:
     Computed in worker threads so napari never scans a large array on the GUI
     thread. A constant image gets a range of width 1 so it still displays.
     """
-    arr = np.asarray(data)
-    if arr.size == 0:
-        return 0.0, 1.0
-    sample = arr.ravel()[:: max(1, arr.size // 1_000_000)]
-    lo, hi = (float(v) for v in np.percentile(sample, (0.1, 99.9)))
-    if hi <= lo:
-        lo, hi = float(sample.min()), float(sample.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return lo, hi
+    return display_range(data)
 
 
 def stack_axis_labels(sizes: dict[str, int]) -> tuple[str, ...]:
