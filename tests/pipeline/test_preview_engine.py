@@ -149,3 +149,67 @@ def test_unknown_site_and_failing_step_name_what_and_where(plate: Path) -> None:
 
     with pytest.raises(PipelineError, match="step 1 'broken'.*boom"):
         Preview(index, "A01", 1).run_from([FunctionStep(broken, "broken")])
+
+
+# -- the preview process (PreviewServer): what the Preview dock uses ---------------------------
+@pytest.fixture
+def server():
+    from openhcs_gui.pipeline.preview_server import PreviewServer
+
+    srv = PreviewServer()
+    yield srv
+    srv.close()
+
+
+def _demo_steps(split: bool = True) -> list[FunctionStep]:
+    return [FunctionStep("gaussian_blur", "blur", sigma=1.0),
+            FunctionStep("segment_nuclei", "nuclei", split_touching=split)]
+
+
+def test_preview_process_shows_what_the_in_process_preview_computes(plate: Path, server) -> None:
+    index = open_plate(plate)
+    got: list[Any] = []
+    outputs = server.run(index, "A01", 1, _demo_steps(), CancelToken(), got.append)
+    assert [o.index for o in got] == [INPUT_INDEX, 0, 1]  # raw first, then each step as it ends
+    assert [(o.name, o.kind) for o in outputs] == [("blur", "image"), ("nuclei", "labels")]
+    here = Preview(index, "A01", 1).run_from(_demo_steps())
+    for sent, local in zip(got[1:], here, strict=True):
+        assert sent.images.keys() == local.images.keys()
+        for key, arr in local.images.items():
+            np.testing.assert_array_equal(sent.images[key], arr)
+    labels = got[2].images
+    assert all(a.dtype == np.uint16 for a in labels.values())  # napari shows uint16 labels without hashing
+    assert max(int(a.max()) for a in labels.values()) > 0
+    lo, hi = got[1].ranges[next(iter(got[1].images))]
+    assert lo < hi  # display range computed in the preview process
+
+    # edit the last step: the earlier outputs come back as the very same arrays (napari keeps its textures)
+    again: list[Any] = []
+    outputs = server.run(index, "A01", 1, _demo_steps(split=False), CancelToken(), again.append)
+    assert [o.cached for o in outputs] == [True, False]
+    assert again[0] is got[0] and again[1] is got[1]
+    assert again[2] is not got[2]
+
+
+def test_preview_process_cancel_errors_and_unregistered_functions(plate: Path, server) -> None:
+    from openhcs_gui.pipeline.preview_server import NotSendable
+
+    index = open_plate(plate)
+    token = CancelToken()
+    got: list[Any] = []
+
+    def cancel_after_raw(output: Any) -> None:
+        got.append(output.index)
+        token.cancel()  # a newer edit arrives while step 1 runs
+
+    with pytest.raises(RunCancelledError):
+        server.run(index, "A01", 1, _demo_steps(), token, cancel_after_raw)
+    assert got == [INPUT_INDEX]
+    outputs = server.run(index, "A01", 1, _demo_steps(), CancelToken())  # the next edit runs normally
+    assert [o.name for o in outputs] == ["blur", "nuclei"]
+
+    with pytest.raises(PipelineError, match="'blur'.*sigma.*greater than or equal to 0") as bad:
+        server.run(index, "A01", 1, [FunctionStep("gaussian_blur", "blur", sigma=-1.0)], CancelToken())
+    assert type(bad.value) is PipelineError, bad.value
+    with pytest.raises(NotSendable, match="not registered"):  # the dock runs these in its own process
+        server.run(index, "A01", 1, [FunctionStep(add, "add")], CancelToken())
