@@ -107,14 +107,6 @@ def _last_step_edit(step: Any, i: int) -> tuple[str, dict[str, Any]]:
     raise RuntimeError(f"no bool or float parameter to edit on step {step.name!r}: {kwargs}")
 
 
-#: PySide6 6.12.0 on CPython 3.11 drops one reference to ``None`` (and to ``True``/``False``)
-#: for each call of a method returning void/bool (``processEvents()``, ``setText``...):
-#: after ~100k calls the process aborts with "none_dealloc". CPython >= 3.12 makes these
-#: objects immortal. The child polls the event loop every millisecond for minutes, so it
-#: holds spare references (16 MB) to last the measurement.
-_SPARE_REFS = [None, True, False] * 2_000_000 if sys.version_info < (3, 12) else []
-
-
 def _child(argv: list[str]) -> int:
     plate_path, out = Path(argv[0]), Path(argv[1])
     from PySide6.QtCore import QSettings
