@@ -255,15 +255,25 @@ class _CellDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:  # noqa: D102
         rect = option.rect
-        if rect.width() >= self.SMALL and rect.height() >= self.SMALL:
-            super().paint(painter, option, index)
-            return
         model = index.model()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if rect.width() >= self.SMALL and rect.height() >= self.SMALL:
+            if selected and model.cell_colour(index) is not None:  # keep the heatmap colour, outline it
+                plain = QStyleOptionViewItem(option)
+                plain.state &= ~QStyle.StateFlag.State_Selected
+                super().paint(painter, plain, index)
+                painter.save()
+                painter.setPen(self.SELECTED)
+                painter.drawRect(rect.adjusted(1, 1, -2, -2))
+                painter.restore()
+            else:
+                super().paint(painter, option, index)
+            return
         if model.well_at(index) is None:
             return
         colour = model.cell_colour(index) or self.PRESENT
         painter.fillRect(rect.adjusted(0, 0, -1, -1) if rect.width() > 3 else rect, colour)
-        if option.state & QStyle.StateFlag.State_Selected:
+        if selected:
             painter.setPen(self.SELECTED)
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
 
@@ -287,10 +297,10 @@ class _ThinHeader(QHeaderView):
         text = model.headerData(logical, self.orientation()) if model is not None else None
         if not text:
             return
-        spill = 24 if self.orientation() == Qt.Orientation.Horizontal else 0
+        horizontal = self.orientation() == Qt.Orientation.Horizontal
         painter.save()
         painter.setPen(self.palette().windowText().color())
-        area = rect.adjusted(-spill, -8, spill, 8)
+        area = rect.adjusted(-24, 0, 24, 0) if horizontal else rect.adjusted(0, -8, 0, 8)
         if area.top() < 0:  # the first row's label stays inside the header
             area.translate(0, -area.top())
         painter.drawText(area, Qt.AlignmentFlag.AlignCenter, str(text))
@@ -327,7 +337,6 @@ class WellGridView(QTableView):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             header.setMinimumSectionSize(1)
             header.setHighlightSections(False)
-        self.horizontalHeader().setFixedHeight(self.fontMetrics().height() + 4)
 
     def setModel(self, model: Any) -> None:  # noqa: N802 - Qt override
         super().setModel(model)
@@ -357,6 +366,8 @@ class WellGridView(QTableView):
         model = self.model()
         if model is None:
             return
+        header = self.horizontalHeader()
+        header.setFixedHeight(header.fontMetrics().height() + 6)  # the header's own (styled) font
         self.verticalHeader().setFixedWidth(self._row_header_width())
         cell = self.cell_size()
         self.horizontalHeader().setDefaultSectionSize(cell)
