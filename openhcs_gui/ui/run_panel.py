@@ -42,6 +42,7 @@ from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.resume_probe import ResumableRun, ResumeOffer
 from openhcs_gui.ui.run_controller import RunController
 from openhcs_gui.ui.run_log import RunLogWidget, outcome_text, summary_details
+from openhcs_gui.ui.run_target import RunTarget
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.workers import Task, TaskOwner
 
@@ -88,6 +89,8 @@ class RunPanel(QWidget):
         self.controller.events_received.connect(self._on_controller_events)
         self.controller.finished.connect(self._on_controller_finished)
         self.controller.failed.connect(self._on_controller_failed)
+        self.run_target = RunTarget(self, tasks=tasks, settings=getattr(parent, "settings", None))
+        self.run_target.attach(self.controller)  # "Run on": threads, processes or a dask cluster
         self._t0 = 0.0
         self._total_wells = 0
         self._wells_done = 0
@@ -126,6 +129,7 @@ class RunPanel(QWidget):
         self.step_bars: list[QProgressBar] = []
         self.run_log = RunLogWidget(self)
         self.log, self.details = self.run_log.log, self.run_log.details
+        self.run_target.message.connect(self._log)
         self._timer = QTimer(self)
         self._timer.setInterval(250)
         self._timer.timeout.connect(self._update_stats)
@@ -137,7 +141,10 @@ class RunPanel(QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.resume_button)
         buttons.addWidget(self.cancel_button)
-        grid.addLayout(buttons, 0, 0)
+        top = QVBoxLayout()
+        top.addWidget(self.run_target)
+        top.addLayout(buttons)
+        grid.addLayout(top, 0, 0)
         grid.addWidget(self.overall, 1, 0)
         grid.addWidget(self.stats, 2, 0)
         grid.addWidget(self.steps_box, 3, 0)
