@@ -297,7 +297,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None
     cfg = _config(args, recorded.get("config"))
-    executor = _dask_executor(args.dask, cfg.num_workers) if args.dask else None
+    executor = _dask_executor(args.dask, cfg.num_workers, cfg.memory_budget_gb) if args.dask else None
     try:
         return _run(args.plate, pipeline, cfg, args.overwrite, resume,
                     as_json=args.json, quiet=bool(args.quiet), verbose=args.verbose, executor=executor)
@@ -306,13 +306,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             executor.close()
 
 
-def _dask_executor(target: str, workers: int) -> Any:
+def _dask_executor(target: str, workers: int, memory_budget_gb: float | None = None) -> Any:
     """A connected DaskExecutor for ``--dask`` (a bad address fails here, before any workspace)."""
     if target != "local" and "://" not in target:
         raise _BadInput(f"--dask must be 'local' or a scheduler address like tcp://HOST:8786, got {target!r}.")
     from openhcs_gui.pipeline.executors import DaskExecutor
 
-    executor = DaskExecutor(target, n_workers=workers)
+    executor = DaskExecutor(target, n_workers=workers, memory_budget_gb=memory_budget_gb)
     executor.client  # noqa: B018 - connect (or start the local cluster) now
     return executor
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import signal
 import time
@@ -214,6 +215,32 @@ def test_cli_run_dask_local(tiny_plate: Path, tmp_path: Path, capsys: pytest.Cap
     assert _zarr_wells(ws) == {p.name.split("_")[0] for p in (plate / "TimePoint_1").glob("*_w1.tif")}
     pids = {e["pid"] for e in json.loads((ws / "openhcs_metadata.json").read_text())["wells"].values()}
     assert os.getpid() not in pids
+
+
+def _where() -> tuple[str, int]:
+    """(host, pid) of the process running this (a worker, via ``client.run``)."""
+    return platform.node(), os.getpid()
+
+
+def test_cli_run_on_a_scheduler_equals_a_thread_run(
+    tiny_plate: Path, executor: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The done-when run: ``run PLATE --dask tcp://...`` (a scheduler, two worker processes) vs threads."""
+    plate = _copy(tiny_plate, tmp_path)
+    address = executor.client.scheduler.address
+    workspaces = {}
+    for name, extra in (("threads", ["--workers", "2"]), ("dask", ["--dask", address])):
+        code = cli.main(["run", str(plate), *extra, "--output", str(tmp_path / name), "--json", "-q"])
+        assert code == cli.EXIT_OK, name
+        workspaces[name] = Path(json.loads(capsys.readouterr().out)["workspace"])
+    a, b = _files(workspaces["threads"]), _files(workspaces["dask"])
+    assert any(".zarr/" in name for name in a) and sorted(a) == sorted(b)
+    assert [name for name in a if a[name] != b[name]] == []  # zarr chunks + metadata, tables
+    assert len(_zarr_wells(workspaces["dask"])) == N_WELLS
+    wells = json.loads((workspaces["dask"] / "openhcs_metadata.json").read_text())["wells"]
+    workers = executor.client.run(_where)
+    assert len(wells) == N_WELLS
+    assert {(e["host"], e["pid"]) for e in wells.values()} <= set(workers.values())
 
 
 def test_a_killed_worker_does_not_lose_wells(tiny_plate: Path, executor: Any, tmp_path: Path) -> None:
