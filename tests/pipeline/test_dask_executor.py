@@ -38,6 +38,7 @@ from openhcs_gui.pipeline.executors import DaskExecutor
 from openhcs_gui.pipeline.executors.dask import TRIM_KEY
 from openhcs_gui.pipeline.runner import run_pipeline
 from openhcs_gui.plates import make_synthetic_plate
+from openhcs_gui.vfs.zarr_store import CODEC_THREADS_ENV
 
 HELPERS = Path(__file__).with_name("pipeline_helpers.py")
 N_WELLS = 16
@@ -137,6 +138,16 @@ def test_provenance_names_the_worker_process_of_every_well(both_runs: dict[str, 
     for well, entry in doc["wells"].items():
         assert entry["status"] == "completed", well
         assert entry["host"] and entry["pid"] in worker_pids, (well, entry)
+
+
+def _codec_env() -> str | None:
+    """A worker's codec thread setting (via ``client.run``)."""
+    return os.environ.get(CODEC_THREADS_ENV)
+
+
+def test_each_worker_gets_its_share_of_the_cores_for_codecs(both_runs: dict[str, Any], executor: Any) -> None:
+    shares = executor.client.run(_codec_env)  # the fixture's workers had none set
+    assert set(shares.values()) == {str(max(1, (os.cpu_count() or 1) // 2))}
 
 
 def test_events_stream_back_per_step_and_well_in_order(both_runs: dict[str, Any], executor: Any) -> None:

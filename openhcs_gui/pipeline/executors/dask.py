@@ -137,6 +137,18 @@ def run_unit(spec: RunSpec, unit: WorkUnit, topic: str, stop: str) -> tuple[Well
     return report, emit.attempt, emit.sent
 
 
+def _share_cores(per_host: dict[str, int], dask_worker: Any = None) -> int:
+    """On a worker: codec threads = its share of its machine's cores, unless its environment says.
+
+    Workers started by hand (``dask worker --nworkers 4``) would otherwise
+    each start ``os.cpu_count()`` codec threads. Returns the share set.
+    """
+    if not os.environ.get(CODEC_THREADS_ENV):
+        host = dask_worker.address.rsplit(":", 1)[0] if dask_worker is not None else ""
+        os.environ[CODEC_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // max(1, per_host.get(host, 1))))
+    return int(os.environ[CODEC_THREADS_ENV])
+
+
 def _forget_topic(topic: str, dask_scheduler: Any = None) -> None:
     """Drop a finished run's event topic from the scheduler (runs on the scheduler)."""
     broker = getattr(dask_scheduler, "_broker", None)
@@ -331,6 +343,7 @@ class DaskExecutor(Executor):
         client.subscribe_topic(topic, inbox.handler)
         stop = Event(stop_name, client=client)
         [spec] = client.scatter([fn.spec()], broadcast=True, hash=False)
+        self._share_cores(client)
         futures: dict[str, Any] = {}
         finished = False
         try:
@@ -351,6 +364,18 @@ class DaskExecutor(Executor):
                 client.run_on_scheduler(_forget_topic, topic)
             except Exception:  # e.g. a scheduler without openhcs_gui installed: only memory is lost
                 log.debug("cannot drop event topic %s on the scheduler", topic, exc_info=True)
+
+    @staticmethod
+    def _share_cores(client: Any) -> None:
+        """Tell every worker its share of its machine's cores for zarr codec threads."""
+        per_host: dict[str, int] = {}
+        for address in client.scheduler_info(n_workers=-1).get("workers", {}):
+            host = address.rsplit(":", 1)[0]
+            per_host[host] = per_host.get(host, 0) + 1
+        try:
+            client.run(_share_cores, per_host)
+        except Exception:  # a worker gone meanwhile: it keeps its own setting
+            log.debug("cannot set codec threads on every worker", exc_info=True)
 
     def _collect(self, client: Any, futures: dict[str, Any], inbox: _Inbox, cancel: CancelToken,
                  stop: Any) -> Iterator[WellReport]:
