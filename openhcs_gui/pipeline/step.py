@@ -204,8 +204,13 @@ class FunctionStep(EventedModel):
     func: Any
     name: str = ""
     kwargs: dict[str, Any] = Field(default_factory=dict)
-    force_disk_output: bool = False
-    backend: Backend | None = None
+    force_disk_output: bool = Field(
+        default=False, title="Also save to disk",
+        description="Keep a copy of this step's images as files in the results folder (a checkpoint).")
+    backend: Backend | None = Field(
+        default=None, title="Store results as",
+        description="Where this step's images go; 'default' follows the pipeline settings "
+                    "(memory for intermediate steps, the final results format for the last).")
     variable_components: tuple[Component, ...] = (Component.SITE,)
     group_by: Component | None = None
 

@@ -62,9 +62,13 @@ def output_text(step_plan: Any, workspace: str) -> str:
     """Short description of where a planned step output goes (the *Output* column)."""
     backend = step_plan.backend.value
     if backend == "memory":
-        return "memory (kept)" if step_plan.drop_after is None else "memory (temporary)"
+        return "memory (kept)" if step_plan.drop_after is None else "memory (freed after use)"
     rel = step_plan.image_dir[len(workspace):].lstrip("/")
-    return f"{backend}: {rel}"
+    return f"{_OUTPUT_WORDS.get(backend, backend)}: {rel}"
+
+
+#: The Output column's words for a persistent backend (what a scientist finds on disk).
+_OUTPUT_WORDS = {"disk": "TIFF", "zarr": "OME-Zarr"}
 
 
 def _connect_tree(owner: QWidget, model: BaseModel, callback: Any) -> None:
@@ -114,7 +118,7 @@ class PipelineEditor(QWidget):
         self.search.textChanged.connect(self._on_search_changed)
         self.library = QListWidget(self)
         for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
-            item = QListWidgetItem(f"{reg.name}   ({reg.category})", self.library)
+            item = QListWidgetItem(f"{reg.display_name}   ({reg.category})", self.library)
             item.setData(Qt.ItemDataRole.UserRole, reg.name)
             item.setToolTip(reg.doc)
         self._fit_library_rows()

@@ -29,7 +29,7 @@ def test_add_reorder_duplicate_remove(make_main_window, qtbot) -> None:
     visible = [editor.library.item(i).text() for i in range(editor.library.count())
                if not editor.library.item(i).isHidden()]
     # names, descriptions and keywords are searched; the best match comes first and is picked
-    assert visible[0].startswith("gaussian_blur") and "segment_nuclei" not in " ".join(visible)
+    assert visible[0].startswith("Smooth (Gaussian blur)") and "Find nuclei" not in " ".join(visible)
     assert editor.library.currentItem().text() == visible[0]
     qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
     editor.search.clear()
@@ -67,7 +67,7 @@ def test_step_form_edits_and_planner_column(make_main_window, small_plate: Path,
     editor.add_function("gaussian_blur")
     editor.add_function("count_objects")
     assert _output(window, 0) == "memory (kept)"
-    assert _output(window, 1) == "disk: step2_count_objects"  # last step: materialization default
+    assert _output(window, 1) == "TIFF: step2_count_objects"  # last step: materialization default
     assert str(small_plate.parent / "plate_workspace") in editor.plan_label.text()
 
     editor.select_row(0)
@@ -75,13 +75,13 @@ def test_step_form_edits_and_planner_column(make_main_window, small_plate: Path,
     assert form is not None and form.step is window.session.pipeline[0]
     form.options.editors["force_disk_output"].inner.click()
     assert window.session.pipeline[0].force_disk_output is True
-    assert _output(window, 0) == "disk: step1_gaussian_blur"
+    assert _output(window, 0) == "TIFF: step1_gaussian_blur"
 
     backend = form.options.editors["backend"]
     assert backend.inner.currentText() == "default: TIFF files"  # what the planner picks now
     backend.inner.setCurrentText("OME-Zarr")
     assert window.session.pipeline[0].backend is Backend.ZARR
-    assert _output(window, 0) == "zarr: step1_gaussian_blur/images.zarr"
+    assert _output(window, 0) == "OME-Zarr: step1_gaussian_blur/images.zarr"
     assert "wins over force_disk_output" in editor.plan_label.text()
     backend.inner.setCurrentIndex(0)  # back to the default
     assert window.session.pipeline[0].backend is None
@@ -93,7 +93,7 @@ def test_step_form_edits_and_planner_column(make_main_window, small_plate: Path,
 
     # the config changes the plan live
     window.session.cfg.vfs.materialization_backend = MaterializationBackend.ZARR
-    assert _output(window, 1) == "zarr: step2_count_objects/images.zarr"
+    assert _output(window, 1) == "OME-Zarr: step2_count_objects/images.zarr"
     window.session.cfg.materialization_defaults.output_path = small_plate.parent / "results"
     assert str(small_plate.parent / "results" / "plate_workspace") in editor.plan_label.text()
 
@@ -130,7 +130,7 @@ def test_save_load_round_trip(make_main_window, tmp_path: Path, qtbot) -> None:
     assert sigma.value == pytest.approx(1.25)
     sigma.inner.setValue(2.5)
     assert window.session.pipeline.to_dict()["steps"][0]["func"]["kwargs"]["sigma"] == pytest.approx(2.5)
-    assert _output(window, 0) == "disk: step1_gaussian_blur"
+    assert _output(window, 0) == "TIFF: step1_gaussian_blur"
     assert ("pipeline", str(target.resolve())) in window.recent_files()
 
 
