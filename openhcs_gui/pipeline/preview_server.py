@@ -260,7 +260,9 @@ def _serve(conn: Any) -> None:
                     if rid != msg[1]:
                         token.cancel()
             requests.put(msg)
-            if msg[0] == "stop":
+            if msg[0] == "stop":  # the window closes: abandon the running preview at once
+                for token in list(tokens.values()):
+                    token.cancel()
                 return
 
     threading.Thread(target=reader, name="preview-requests", daemon=True).start()
