@@ -218,7 +218,7 @@ def test_wheel_ships_license_type_marker_and_installable_pins(tmp_path: Path) ->
     assert "openhcs_gui/py.typed" in names
     assert "resources/demo_pipeline.json" in " ".join(names)
     assert "Requires-Dist: numcodecs>=0.14" in meta  # 0.13 cannot be installed beside zarr 3
-    assert "Requires-Dist: zarr>=3.0.1" in meta  # 3.0.0 was yanked
+    assert "Requires-Dist: zarr>=3.0.8" in meta  # 3.0.0-3.0.7 were yanked
     assert "License-Expression: MIT" in meta
 
 
