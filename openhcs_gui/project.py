@@ -87,11 +87,14 @@ class Project(_Strict):
     viewer: ViewerState = Field(default_factory=ViewerState, description="What the viewer showed.")
     workspace: str | None = Field(default=None, description="Last results folder (absolute).")
     workspace_relative: str | None = Field(default=None, description="Last results folder relative to this file.")
+    run_on: dict[str, str] | None = Field(
+        default=None, description="Where runs go: {\"on\": \"threads\" | \"processes\" | \"cluster\", "
+                                  "\"address\": \"tcp://...\"}; none: this computer's default.")
 
     @classmethod
     def build(cls, path: str | os.PathLike[str], *, plate: str | os.PathLike[str] | None, pipeline: Pipeline,
               config: GlobalPipelineConfig, viewer: ViewerState | None = None,
-              workspace: str | os.PathLike[str] | None = None) -> Project:
+              workspace: str | os.PathLike[str] | None = None, run_on: dict[str, str] | None = None) -> Project:
         """A project for saving at ``path`` (its name is the file name; paths also stored relative)."""
         folder = Path(path).resolve().parent
         return cls(
@@ -100,6 +103,7 @@ class Project(_Strict):
             pipeline=PipelineFile.model_validate(pipeline.to_dict()) if len(pipeline) else None,
             config=config.model_copy(deep=True), viewer=viewer or ViewerState(),
             workspace=_absolute(workspace), workspace_relative=_relative(workspace, folder),
+            run_on=run_on,
         )
 
     def to_pipeline(self) -> Pipeline:

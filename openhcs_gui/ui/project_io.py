@@ -272,6 +272,7 @@ class ProjectController(QObject):
             path, plate=getattr(session.plate, "path", None), pipeline=pipeline, config=cfg,
             viewer=capture_viewer_state(self.window.viewer, self.window.preview_panel.well),
             workspace=getattr(result, "workspace", None) if result is not None else None,
+            run_on=self.window.run_panel.run_target.get_state(),
         )
 
     def save_project(self, path: str | Path) -> Task | None:
@@ -358,6 +359,8 @@ class ProjectController(QObject):
         window.settings.setValue(LAST_PROJECT_KEY, str(self.path))
         window.add_recent("project", self.path)
         apply_viewer_state(window.viewer, project.viewer)
+        if project.run_on is not None:
+            window.run_panel.run_target.set_state(project.run_on)
         plate = project.plate_path(self.path)
         workspace = project.workspace_path(self.path)
         note = f"Opened project {project.name}."

@@ -42,6 +42,8 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
     window.viewer.model.scene.camera.zoom = 2.5
     shown = [layer.name for layer in layers]
 
+    cluster = {"on": "cluster", "address": "tcp://scheduler.lab:8786"}
+    window.run_panel.run_target.set_state(cluster)  # "Run on" travels with the project
     path = tmp_path / "screen 12.openhcs.json"
     with qtbot.waitSignal(window.statusBar().messageChanged, timeout=30000,
                           check_params_cb=lambda text: text.startswith("Saved project")):
@@ -52,6 +54,8 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
     saved = json.loads(path.read_text())
     assert saved["config"]["vfs"]["materialization_backend"] == "zarr"
     assert Path(saved["workspace"]) == workspace
+    assert saved["run_on"] == cluster
+    window.run_panel.run_target.set_state({"on": "threads"})  # this computer's last choice differs
     window.close()  # quit
 
     settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
@@ -65,6 +69,7 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
         assert relaunched.session.pipeline[0].kwargs == {"sigma": 1.25}
         assert relaunched.session.cfg.vfs.materialization_backend is MaterializationBackend.ZARR
         assert relaunched.session.cfg.num_workers == 2
+        assert relaunched.run_panel.run_target.get_state() == cluster
         outputs = relaunched.outputs_panel.tree
         qtbot.waitUntil(lambda: outputs.topLevelItemCount() == 2, timeout=30000)  # results browsable
         assert Path(relaunched.session.result.workspace) == workspace
