@@ -61,6 +61,8 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
     settings = QSettings(window.settings.fileName(), QSettings.Format.IniFormat)
     assert Path(settings.value(LAST_PROJECT_KEY)) == path.resolve()
     relaunched = create_main_window(settings)
+    said: list[str] = []  # status lines are transient: the next "Loading A01…" may replace the note
+    relaunched.statusBar().messageChanged.connect(said.append)
     try:
         with qtbot.waitSignal(relaunched.plate_opened, timeout=30000):
             pass  # the last project reopens by itself
@@ -74,7 +76,7 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
         qtbot.waitUntil(lambda: outputs.topLevelItemCount() == 2, timeout=30000)  # results browsable
         assert Path(relaunched.session.result.workspace) == workspace
         assert outputs.topLevelItem(1).text(1) == "zarr"
-        qtbot.waitUntil(lambda: relaunched.statusBar().currentMessage() == MEMORY_NOTE, timeout=5000)
+        qtbot.waitUntil(lambda: MEMORY_NOTE in said, timeout=10000)
         assert relaunched.windowTitle() == "screen 12[*] — plate — OpenHCS" and not relaunched.isWindowModified()
         again = relaunched.viewer.layers  # the viewer as it was: layers shown, contrast, camera
         qtbot.waitUntil(lambda: [la.name for la in again] == shown and not again[1].visible, timeout=30000)
