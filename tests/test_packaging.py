@@ -181,7 +181,9 @@ def _fake_smoke_output(tmp_path: Path, canvas: np.ndarray) -> Path:
     Image.fromarray(window).save(tmp_path / "screenshot.png")
     report = {"status": "passed", "frozen": True,
               "canvas_rect_xywh": [339, 23, canvas.shape[1], canvas.shape[0]],
-              "layers_shown": [{"name": "3.count A01 channel 1", "backend": "zarr"}]}
+              "final_step": {"name": "count", "backend": "zarr"},
+              "layers_shown": [{"name": "A01 channel 1", "backend": None},  # raw, under the output
+                               {"name": "3.count A01 channel 1", "backend": "zarr"}]}
     (tmp_path / "smoke_report.json").write_text(json.dumps(report), encoding="utf-8")
     return tmp_path
 
@@ -200,6 +202,17 @@ def test_screenshot_check_accepts_an_image_in_the_canvas(tmp_path: Path) -> None
     for cy, cx in ((100, 120), (300, 420), (480, 200)):
         canvas[(yy - cy) ** 2 + (xx - cx) ** 2 < 15 ** 2] = (255, 0, 255)
     assert checker.check(_fake_smoke_output(tmp_path, canvas)) == []
+
+
+def test_smoke_check_wants_the_final_step_read_from_zarr(tmp_path: Path) -> None:
+    checker = _load(PACKAGING / "check_smoke.py")
+    canvas = np.zeros((600, 600, 3), dtype=np.uint8)
+    canvas[200:260, 200:260] = 255
+    out = _fake_smoke_output(tmp_path, canvas)
+    report = json.loads((out / "smoke_report.json").read_text(encoding="utf-8"))
+    report["layers_shown"][1]["backend"] = None  # the output came from memory, not the zarr store
+    (out / "smoke_report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert any("zarr output" in p for p in checker.check(out))
 
 
 def test_wheel_ships_license_type_marker_and_installable_pins(tmp_path: Path) -> None:
