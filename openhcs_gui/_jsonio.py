@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "check_depth", "dumps", "finite_or_null", "loads", "nonfinite_paths"]
+__all__ = ["MAX_DEPTH", "check_depth", "dumps", "finite_or_null", "loads", "nonfinite_paths", "read_file"]
 
 #: Deepest nesting a config, pipeline or provenance file may have (they need < 15).
 MAX_DEPTH = 100
@@ -126,3 +126,16 @@ def loads(text: str | bytes, where: str, error: Callable[[str], Exception]) -> A
         raise error(f"{where} is not valid JSON: {reason}.") from e
     check_depth(value, where, error)
     return value
+
+
+def read_file(source: Any, kind: str, error: Callable[[str], Exception]) -> Any:
+    """Read and parse the strict-JSON file ``source`` (a ``Path``), a *kind* file ("pipeline", "project").
+
+    Every loader says the same two sentences for the same two faults: the file
+    cannot be read, or it is not strict JSON (see :func:`loads`).
+    """
+    try:
+        raw = source.read_bytes()
+    except OSError as e:
+        raise error(f"Cannot read {kind} file {source}: {e.strerror or e}.") from e
+    return loads(raw, f"{kind.capitalize()} file {source}", error)

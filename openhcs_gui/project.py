@@ -193,11 +193,7 @@ def load_project(path: str | os.PathLike[str]) -> tuple[Project, Pipeline]:
         project, an invalid field, an unknown function).
     """
     source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except OSError as e:
-        raise ProjectError(f"Cannot read project file {source}: {e.strerror or e}.") from e
-    data = _jsonio.loads(raw, f"Project file {source}", ProjectError)
+    data = _jsonio.read_file(source, "project", ProjectError)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ProjectError(f"{source} is not an OpenHCS project file (expected \"format\": \"{FORMAT}\").")
     if data.get("version") != VERSION:

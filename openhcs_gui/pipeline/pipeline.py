@@ -291,11 +291,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
         Naming the file, and the step for step-level problems.
     """
     source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except OSError as e:
-        raise PipelineError(f"Cannot read pipeline file {source}: {e.strerror or e}.") from e
-    data = _jsonio.loads(raw, f"Pipeline file {source}", PipelineError)
+    data = _jsonio.read_file(source, "pipeline", PipelineError)
     try:
         return Pipeline.from_dict(data)
     except PipelineError as e:
