@@ -276,13 +276,13 @@ def _serve(conn: Any) -> None:
         if msg[0] == "stop":
             return
         _, rid, new_plate, well, site, data, held = msg
+        if new_plate is not None:  # even a superseded request hands over its plate: the next one comes without
+            plate, preview = new_plate, None
         token = tokens.get(rid)
         if token is None or token.cancelled or not requests.empty():
             send(("failed", rid, RunCancelledError("Preview cancelled.")))
             tokens.pop(rid, None)
             continue
-        if new_plate is not None:
-            plate, preview = new_plate, None
         held = set(held)
 
         def post(output: PreviewOutput, rid: int = rid, held: set[int] = held) -> None:

@@ -213,3 +213,38 @@ def test_preview_process_cancel_errors_and_unregistered_functions(plate: Path, s
     assert type(bad.value) is PipelineError, bad.value
     with pytest.raises(NotSendable, match="not registered"):  # the dock runs these in its own process
         server.run(index, "A01", 1, [FunctionStep(add, "add")], CancelToken())
+
+
+def test_a_superseded_request_still_hands_over_its_plate(plate: Path, tmp_path: Path, server) -> None:
+    """A request carrying a new plate can be superseded before the preview process takes it up;
+    the next request (sent without the plate) must still run on that new plate, not the old one.
+    (The Preview dock's first preview hung, or showed the previous plate, when a well was
+    clicked while the process was busy or still starting.)"""
+    from openhcs_gui.plates import make_synthetic_plate
+
+    big = open_plate(make_synthetic_plate(tmp_path / "big", wells=["A01"], sites=1, channels=1,
+                                          shape=(1024, 1024), seed=5))
+    small = open_plate(plate)
+    busy = threading.Event()
+    first = CancelToken()
+
+    def long_preview() -> None:
+        with pytest.raises(RunCancelledError):
+            server.run(big, "A01", 1, _demo_steps(), first, lambda _o: busy.set())
+
+    worker = threading.Thread(target=long_preview)
+    worker.start()
+    assert busy.wait(60)  # the process is segmenting the big plate
+    stale = CancelToken()
+    stale.cancel()  # a newer edit supersedes this one at once: the process never takes it up
+    with pytest.raises(RunCancelledError):
+        server.run(small, "A01", 1, _demo_steps(), stale)
+    first.cancel()
+    worker.join(60)
+    got: list[Any] = []
+    server.run(small, "A01", 1, _demo_steps(), CancelToken(), got.append)
+    raw = got[0].images
+    here = Preview(small, "A01", 1).inputs().images
+    assert raw.keys() == here.keys()
+    for key, arr in here.items():
+        np.testing.assert_array_equal(raw[key], arr)  # the small plate's pixels, not the big one's
