@@ -74,6 +74,20 @@ def display_copy(output: PreviewOutput) -> PreviewOutput:
                          output.cached, ranges)
 
 
+def _stop_child(proc: Any, conn: Any, send_lock: threading.Lock) -> None:
+    """Ask the preview process to stop; kill it if it has not stopped after one second."""
+    try:
+        with send_lock:
+            conn.send(("stop", 0))
+    except (OSError, ValueError):
+        pass
+    proc.join(1.0)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(1.0)
+    conn.close()
+
+
 class PreviewServer:
     """A child process that computes previews; :meth:`run` is called from a worker thread.
 
@@ -140,21 +154,18 @@ class PreviewServer:
             self._conn.send(msg)
 
     def close(self) -> None:
-        """Stop the child process (waits at most one second, then kills it)."""
+        """Stop the child process without waiting for it (the window's ``closeEvent`` calls this).
+
+        The child is asked to stop and, if it has not within a second (e.g. it
+        is still importing, or is inside a long call), killed, on a daemon
+        thread: closing the window must not wait for a preview.
+        """
         with self._lock:
             proc, conn, self._proc = self._proc, self._conn, None
         if proc is None:
             return
-        try:
-            with self._send_lock:
-                conn.send(("stop", 0))
-        except (OSError, ValueError):
-            pass
-        proc.join(1.0)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
-        conn.close()
+        threading.Thread(target=_stop_child, args=(proc, conn, self._send_lock), name="preview-stop",
+                         daemon=True).start()
 
     # -- runs ------------------------------------------------------------------
     def run(self, plate: Any, well: str, site: int, steps: Sequence[FunctionStep], token: CancelToken,
