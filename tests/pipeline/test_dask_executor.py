@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import time
@@ -252,6 +253,33 @@ def test_cli_run_on_a_scheduler_equals_a_thread_run(
     workers = executor.client.run(_where)
     assert len(wells) == N_WELLS
     assert {(e["host"], e["pid"]) for e in wells.values()} <= set(workers.values())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    (lambda: f"tcp://127.0.0.1:{_free_port()}", "refused"),
+    (lambda: "tcp://no-such-scheduler.invalid:8786", "host name 'no-such-scheduler.invalid' is not known"),
+    (lambda: "tcp://127.0.0.1:notaport", "port .* is not a number"),
+])
+def test_an_unreachable_scheduler_is_one_line_at_once(
+    tiny_plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], address: Any, why: str
+) -> None:
+    """Nothing listening there: the CLI says why in one line (not distributed's 20 s timeout), writes nothing."""
+    plate = _copy(tiny_plate, tmp_path)
+    where = address()
+    code = cli.main(["run", str(plate), "--dask", where, "--output", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == cli.EXIT_BAD_INPUT
+    assert len(err.splitlines()) == 1, err
+    assert re.search(f"Cannot run on the dask scheduler at {re.escape(where)}: .*{why}", err), err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_killed_worker_does_not_lose_wells(tiny_plate: Path, executor: Any, tmp_path: Path) -> None:

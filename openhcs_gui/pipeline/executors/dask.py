@@ -192,6 +192,39 @@ class _Inbox:
             self.emit(event)
 
 
+#: Seconds a scheduler address gets to accept a TCP connection before the run gives up.
+PROBE_TIMEOUT_S = 5.0
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail at once when nothing listens at a ``tcp://`` / ``tls://`` address.
+
+    ``distributed.Client`` retries a refused or unresolvable address until its
+    whole ``timeout`` has passed (20 s by default); a plain socket answers in
+    milliseconds for a refused port and within ``timeout`` for a silent host.
+    Other schemes (``inproc://``, ``ucx://``) are left to ``Client``.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise OSError(f"the port in {address!r} is not a number") from e
+    if not parts.hostname or port is None:
+        raise OSError(f"{address!r} has no host and port (like tcp://HOST:8786)")
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except socket.gaierror as e:
+        raise OSError(f"the host name {parts.hostname!r} is not known") from e
+    except TimeoutError as e:
+        raise OSError(f"nothing answered within {timeout:g} s") from e
+
+
 class DaskExecutor(Executor):
     """Run wells as tasks of a ``dask.distributed`` cluster.
 
@@ -265,6 +298,7 @@ class DaskExecutor(Executor):
         if isinstance(target, Client):
             return target
         if isinstance(target, str) and target != "local":
+            _probe_scheduler(target, min(PROBE_TIMEOUT_S, self.connect_timeout))
             return Client(target, set_as_default=False, timeout=self.connect_timeout)
         if target == "local":
             from distributed import LocalCluster
