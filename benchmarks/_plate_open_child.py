@@ -22,7 +22,7 @@ def main(plate: str) -> None:
     from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from benchmarks._gui_child import Heartbeat
+    from benchmarks._gui_child import Heartbeat, _dump, _profiler
     from openhcs_gui.pipeline.measurements import WellMeasurement
     from openhcs_gui.ui.app import create_main_window
 
@@ -51,6 +51,7 @@ def main(plate: str) -> None:
     window.plate_panel.well_layers_ready.connect(lambda well, _layers: shown.append(well))
     beat = Heartbeat()
     beat.start()
+    prof = _profiler("plate_open")
     t0 = time.perf_counter()
     window.open_plate(plate)
     wait(lambda: window.session.plate is not None and bool(shown) and len(window.viewer.layers) > 0)
@@ -66,6 +67,7 @@ def main(plate: str) -> None:
     QTimer.singleShot(300, loop.quit)  # paint and settle
     loop.exec()
     stats = beat.stop()
+    _dump(prof, "plate_open")
     model = window.plate_panel.grid_model
     print(json.dumps({**stats, "open_s": opened, "wells": len(wells), "grid": [model.rowCount(), model.columnCount()],
                       "cell_px": window.plate_panel.grid.cell_size(), "idle": idle_stats}))

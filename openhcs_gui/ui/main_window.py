@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from napari.qt import get_stylesheet
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from openhcs_gui.pipeline.workspace_probe import classify_drop
+from openhcs_gui.ui import warmup
 from openhcs_gui.ui.config_panel import ConfigPanel
 from openhcs_gui.ui.menus import build_menus
 from openhcs_gui.ui.outputs_panel import OutputsPanel
@@ -94,17 +95,26 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Open a plate to start (File → Open plate…, Ctrl+O, or drop its folder).")
         self._add_projects()  # before the layout is restored: the History dock is part of it
         self._restore_layout()
+        QTimer.singleShot(0, self, self._warm_up)  # once the window is up, not before
 
     # -- construction --------------------------------------------------------------
     def _add_projects(self) -> None:
         """Undo history, Edit menu, project files; the last project reopens once the window is up."""
-        from PySide6.QtCore import QTimer
 
         from openhcs_gui.ui.project_io import ProjectController
 
         self.project = ProjectController(self)
         self.history = self.project.history
         QTimer.singleShot(0, self, self.project.restore_last)
+
+    def _warm_up(self) -> None:
+        """Build napari's unit registry on a worker so the first well's layers do not freeze the window."""
+        if warmup.unit_registry_needed():
+            self.tasks.submit(warmup.build_unit_registry, name="warm up napari",
+                              on_finished=self._on_unit_registry_built)
+
+    def _on_unit_registry_built(self, registry: Any) -> None:
+        warmup.install_unit_registry(registry)
 
     def _dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(name, self)
