@@ -64,7 +64,7 @@ class Menus:
         self._add(file_menu, "open_workspace", "Open &workspace…", self.open_workspace_dialog, "Ctrl+Shift+O")
         file_menu.addSeparator()
         self._add(file_menu, "open_pipeline", "Open p&ipeline…", self.open_pipeline_dialog, "Ctrl+Shift+P")
-        self._add(file_menu, "save_pipeline", "&Save pipeline…", self.save_pipeline_dialog, QKeySequence.StandardKey.Save)
+        self._add(file_menu, "save_pipeline", "Save pipeline as…", self.save_pipeline_dialog, "Ctrl+Alt+S")
         self._add(file_menu, "demo_pipeline", "Load demo pipeline", self.load_demo_pipeline)
         self._add(file_menu, "export_script", "&Export as Python script…", self.export_script_dialog)
         file_menu.addSeparator()

@@ -104,8 +104,11 @@ class ProjectController(QObject):
         self._action(file_menu, "new_project", "&New project", self.new_project, QKeySequence.StandardKey.New,
                      first)
         self._action(file_menu, "open_project", "Open p&roject…", self.open_project_dialog, "Ctrl+Alt+O", first)
-        self._action(file_menu, "save_project", "Save pro&ject", self.save_project_now, "Ctrl+Alt+S", first)
-        self._action(file_menu, "save_project_as", "Save project &as…", self.save_project_dialog, None, first)
+        # Ctrl+S saves the whole work (plate, pipeline, settings, view), as in any document app.
+        self._action(file_menu, "save_project", "&Save project", self.save_project_now, QKeySequence.StandardKey.Save,
+                     first)
+        self._action(file_menu, "save_project_as", "Save project &as…", self.save_project_dialog,
+                     QKeySequence.StandardKey.SaveAs, first)
         file_menu.insertSeparator(first)
         self._action(file_menu, "new_pipeline", "New pipe&line", self.new_pipeline, None, actions["open_pipeline"])
         quit_action = actions["quit"]

@@ -161,7 +161,7 @@ def test_edit_menu_and_dirty_title_screenshot(make_main_window, qtbot, screensho
     edit.close()
     file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
     names = [a.text() for a in file_menu.actions() if a.text()]
-    assert names[:4] == ["&New project", "Open p&roject…", "Save pro&ject", "Save project &as…"]
+    assert names[:4] == ["&New project", "Open p&roject…", "&Save project", "Save project &as…"]
     assert "New pipe&line" in names
 
 
