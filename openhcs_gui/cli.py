@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("plate", help="plate folder (ImageXpress, Opera, OME-Zarr or a workspace step folder)")
     run.add_argument("--pipeline", help="pipeline JSON file (default: the bundled demo pipeline)")
-    run.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file")
+    run.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file (default: the settings saved with the pipeline, else the defaults)")
     run.add_argument("--output", help="folder to create <plate>_workspace in (default: next to the plate)")
     run.add_argument("--backend", choices=["zarr", "disk"], help="backend of the final step")
     run.add_argument("--workers", type=int, help="wells processed in parallel (with --dask local: worker processes)")
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="write a Python script that rebuilds a pipeline + config and runs it "
                                  "(python SCRIPT.py PLATE [OUTPUT])")
     export.add_argument("pipeline", help="pipeline JSON file")
-    export.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file (default: the defaults)")
+    export.add_argument("--config", help="GlobalPipelineConfig JSON/TOML file (default: the settings saved with the pipeline, else the defaults)")
     export.add_argument("-o", "--output", metavar="SCRIPT.py", help="write here (default: stdout)")
     schema = sub.add_parser("schema", parents=[common], epilog=EXIT_CODES,
                             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -143,8 +143,9 @@ def _logging(verbose: int, quiet: int) -> Iterator[None]:
         log.setLevel(cli_level)
 
 
-def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Any:
-    """The run's config: ``--config``, else the resumed workspace's (``recorded``), else defaults; then flags."""
+def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None, saved: Any = None) -> Any:
+    """The run's config, then flags: ``--config``, else the resumed workspace's (``recorded``), else the
+    settings saved with the pipeline (``saved``), else defaults."""
     from openhcs_gui.config import GlobalPipelineConfig, load_config
     from openhcs_gui.constants import Backend
 
@@ -159,6 +160,8 @@ def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None) ->
             field = ".".join(str(p) for p in e.errors()[0]["loc"]) or "(top level)"
             raise _BadInput(f"The workspace's recorded config is invalid (field '{field}': "
                             f"{e.errors()[0]['msg']}); pass --config.") from e
+    elif saved is not None:
+        cfg = saved.model_copy(deep=True)
     else:
         cfg = GlobalPipelineConfig()
     if getattr(args, "output", None):
@@ -296,7 +299,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: --backend {args.backend} does not apply to the last step '{last.name}', "
               f"which sets backend={last.backend.value}.", file=sys.stderr)
     resume = str(recorded["workspace"]) if recorded else None
-    cfg = _config(args, recorded.get("config"))
+    cfg = _config(args, recorded.get("config"), pipeline.config)
     executor = _dask_executor(args.dask, cfg.num_workers, cfg.memory_budget_gb) if args.dask else None
     try:
         return _run(args.plate, pipeline, cfg, args.overwrite, resume,
@@ -412,7 +415,7 @@ def _cmd_export_script(args: argparse.Namespace) -> int:
     from openhcs_gui.pipeline.export import export_script, pipeline_script
 
     pipeline = load_pipeline(args.pipeline)
-    cfg = load_config(args.config) if args.config else GlobalPipelineConfig()
+    cfg = load_config(args.config) if args.config else (pipeline.config or GlobalPipelineConfig())
     if args.output:
         target = export_script(pipeline, args.output, cfg)
         print(f"Wrote {target}; run it with: python {target} PLATE [OUTPUT]", file=sys.stderr)

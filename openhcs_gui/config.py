@@ -261,7 +261,8 @@ def save_config(cfg: ConfigModel, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _describe(err: ValidationError) -> str:
+def describe_validation_error(err: ValidationError) -> str:
+    """Every field pydantic refused, as ``field 'a.b': reason; ...`` (one line for the user)."""
     parts = []
     for item in err.errors():
         field = ".".join(str(p) for p in item["loc"]) or "(top level)"
@@ -301,4 +302,4 @@ def load_config(
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise ConfigFileError(f"Config file {source} is invalid: {_describe(e)}.") from e
+        raise ConfigFileError(f"Config file {source} is invalid: {describe_validation_error(e)}.") from e

@@ -264,3 +264,29 @@ def test_resume_bad_input_exits_2(small_plate: Path, tmp_path: Path, capsys) -> 
     assert "No workspace of plate 'small' to resume" in capsys.readouterr().err
     assert cli.main(["run", str(small_plate), "--resume", str(tmp_path), "--overwrite"]) == 2
     assert "use one of them" in capsys.readouterr().err
+
+
+def test_a_pipeline_saved_with_its_settings_runs_with_them(small_plate: Path, tmp_path: Path, capsys) -> None:
+    """Results folder and format saved with a pipeline apply when ``run`` has no --config; --config wins."""
+    from openhcs_gui.config import GlobalPipelineConfig, save_config
+    from openhcs_gui.constants import Backend
+    from openhcs_gui.pipeline import load_demo_pipeline, save_pipeline
+
+    pipeline = load_demo_pipeline()
+    pipeline[-1].backend = None  # the last step follows the settings' format
+    tuned = GlobalPipelineConfig()
+    tuned.materialization_defaults.output_path = tmp_path / "tuned_results"
+    tuned.materialization_defaults.backend = Backend.DISK
+    path = save_pipeline(pipeline, tmp_path / "tuned.json", config=tuned)
+    assert cli.main(["run", str(small_plate), "--pipeline", str(path), "--workers", "1"]) == 0
+    ws = tmp_path / "tuned_results" / "small_workspace"
+    assert (ws / "openhcs_metadata.json").is_file()
+    assert not (tmp_path / "small_workspace").exists()
+    assert list((ws / "step3_count").rglob("*.tif")) and not list(ws.rglob("*.zarr"))
+
+    other = GlobalPipelineConfig()
+    other.materialization_defaults.output_path = tmp_path / "given"
+    given = save_config(other, tmp_path / "given.json")
+    assert cli.main(["run", str(small_plate), "--pipeline", str(path), "--config", str(given), "--workers", "1"]) == 0
+    assert (tmp_path / "given" / "small_workspace" / "openhcs_metadata.json").is_file()
+    capsys.readouterr()

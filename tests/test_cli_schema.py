@@ -46,9 +46,12 @@ def test_demo_and_saved_pipelines_validate_against_the_pipeline_schema(
         FunctionStep([(blur, {"sigma": 1.0}), (blur, {})], name="chain", backend=Backend.ZARR),
         FunctionStep({1: (blur, {}), 2: [(blur, {"sigma": 2.0})]}, name="per channel",
                      variable_components=[Component.SITE, Component.Z]),
-    ]), tmp_path / "p.json")
+    ]), tmp_path / "p.json", config=GlobalPipelineConfig(num_workers=2))
     data = json.loads(saved.read_text(encoding="utf-8"))
+    assert data["config"]["num_workers"] == 2  # settings saved with it are part of the schema
     validator.validate(data)
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**data, "config": {**data["config"], "num_wrokers": 2}})
     assert PipelineFile.model_validate(data).model_dump(mode="json", exclude_unset=True)["steps"][0]["name"] == "chain"
 
 

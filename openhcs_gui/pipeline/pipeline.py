@@ -14,6 +14,12 @@ in the function registry (never imports or executes anything new)::
 
 ``func`` is one ``{"function", "kwargs"}`` item, a list of them (a chain), or
 ``{"channels": {"<channel>": item-or-list}}`` for per-channel functions.
+
+A saved pipeline may also carry the settings it was tuned with (``"config"``,
+a config file's content): where the final results go and in which format
+belong to a pipeline as much as its steps, so they travel with it to the next
+plate or machine. A run given its own config (``--config``, the GUI's form)
+uses that instead.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psygnal.containers import EventedList
+from pydantic import ValidationError
 
 from openhcs_gui import _jsonio
 from openhcs_gui._atomic import write_text_atomic
-from openhcs_gui.config import GlobalPipelineConfig
+from openhcs_gui.config import GlobalPipelineConfig, config_to_dict, describe_validation_error
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
 from openhcs_gui.pipeline._legacy import upgrade_kwargs
@@ -57,10 +64,15 @@ class Pipeline(EventedList[FunctionStep]):
         The steps, first to last.
     name
         Shown in the GUI and stored in the pipeline file.
+    config
+        The settings saved with the pipeline (``None``: none saved); a run
+        without a config of its own uses them.
     """
 
-    def __init__(self, steps: Iterable[FunctionStep] = (), name: str = "pipeline") -> None:
+    def __init__(self, steps: Iterable[FunctionStep] = (), name: str = "pipeline",
+                 config: GlobalPipelineConfig | None = None) -> None:
         self.name = name
+        self.config = config
         super().__init__(steps)
 
     def _pre_insert(self, value: FunctionStep) -> FunctionStep:
@@ -75,7 +87,7 @@ class Pipeline(EventedList[FunctionStep]):
 
     def plan(self, plate: Any, cfg: GlobalPipelineConfig | None = None) -> ExecutionPlan:
         """Execution plan for ``plate`` (a path or PlateIndex); see :func:`plan_pipeline`."""
-        return plan_pipeline(self, plate, cfg or GlobalPipelineConfig())
+        return plan_pipeline(self, plate, cfg or self.config or GlobalPipelineConfig())
 
     def run(
         self,
@@ -93,10 +105,11 @@ class Pipeline(EventedList[FunctionStep]):
         ``resume=True`` (or a workspace path) continues a killed or failed run
         in its workspace, skipping the wells it already completed;
         ``executor=DaskExecutor(...)`` runs the wells on dask workers.
+        Without ``cfg``, the settings saved with the pipeline (:attr:`config`) apply.
         """
         from openhcs_gui.pipeline.runner import run_pipeline
 
-        return run_pipeline(self, plate, cfg, progress=progress, cancel=cancel, overwrite=overwrite,
+        return run_pipeline(self, plate, cfg if cfg is not None else self.config, progress=progress, cancel=cancel, overwrite=overwrite,
                             resume=resume, executor=executor)
 
     # ------------------------------------------------------------------ JSON
@@ -133,10 +146,22 @@ class Pipeline(EventedList[FunctionStep]):
         raw_steps = data.get("steps")
         if not isinstance(raw_steps, list):
             raise PipelineError("Pipeline 'steps' must be a list.")
-        return cls([_step_from_dict(s, i) for i, s in enumerate(raw_steps)], name=str(data.get("name", "pipeline")))
+        return cls([_step_from_dict(s, i) for i, s in enumerate(raw_steps)], name=str(data.get("name", "pipeline")),
+                   config=_config_from_json(data.get("config")))
 
     def __repr__(self) -> str:
         return f"Pipeline({[s.name for s in self]!r}, name={self.name!r})"
+
+
+def _config_from_json(raw: Any) -> GlobalPipelineConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise PipelineError("Pipeline 'config' must be an object (the settings saved with the pipeline).")
+    try:
+        return GlobalPipelineConfig.model_validate(raw)
+    except ValidationError as e:
+        raise PipelineError(f"The settings saved with the pipeline are invalid: {describe_validation_error(e)}.") from None
 
 
 def _item_to_dict(obj: Any, where: str) -> dict[str, Any]:
@@ -265,8 +290,12 @@ def _step_from_dict(d: Any, i: int) -> FunctionStep:
         raise PipelineError(f"{where}: {str(e).split(': ', 1)[-1]}") from None
 
 
-def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
+def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str],
+                  config: GlobalPipelineConfig | None = None) -> Path:
     """Write ``pipeline`` as JSON atomically (temp file + rename); return the path.
+
+    ``config`` (default: the pipeline's own :attr:`Pipeline.config`) is saved
+    with it, so the settings it was tuned with travel with it.
 
     Raises
     ------
@@ -274,7 +303,11 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
         If a step's function is not registered.
     """
     target = Path(path)
-    text = _jsonio.dumps(pipeline.to_dict(), f"pipeline file {target}", PipelineError) + "\n"
+    data = pipeline.to_dict()
+    config = config if config is not None else pipeline.config
+    if config is not None:
+        data["config"] = config_to_dict(config)
+    text = _jsonio.dumps(data, f"pipeline file {target}", PipelineError) + "\n"
     try:
         write_text_atomic(target, text)
     except OSError as e:

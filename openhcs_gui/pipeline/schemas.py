@@ -71,6 +71,9 @@ class PipelineFile(_Strict):
     version: Literal[1] = Field(description=f"File format version ({VERSION}).")
     name: str = Field(default="pipeline", description="Shown in the GUI.")
     steps: list[StepFile] = Field(description="The steps, first to last.")
+    config: GlobalPipelineConfig | None = Field(
+        default=None, description="Settings saved with the pipeline (a config file's content); "
+                                  "a run without a config of its own uses them.")
 
 
 assert FORMAT == "openhcs-pipeline" and VERSION == 1  # keep the Literals above in step

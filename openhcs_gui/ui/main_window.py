@@ -207,13 +207,13 @@ class MainWindow(QMainWindow):
         )
 
     def save_pipeline(self, path: str | Path) -> Task | None:
-        """Write the pipeline file in a worker (plain JSON naming registered functions)."""
+        """Write the pipeline file, with the settings of the Config panel, in a worker (plain JSON)."""
         from openhcs_gui.pipeline import save_pipeline
 
         self.session.pipeline.name = Path(path).stem  # the name follows "Save as"
-        pipeline, _cfg = self.session.snapshot()
+        pipeline, cfg = self.session.snapshot()
         return self.tasks.submit(
-            save_pipeline, pipeline, Path(path), name="save pipeline",
+            save_pipeline, pipeline, Path(path), config=cfg, name="save pipeline",
             on_finished=partial(self._on_file_written, "pipeline", Path(path), "Saved pipeline"),
             on_failed=partial(self.report_task_error, "Cannot save pipeline", ""),
         )
@@ -409,11 +409,14 @@ class MainWindow(QMainWindow):
         self._on_file_done(kind, path, verb)
 
     def _on_pipeline_read(self, path: Path, pipeline: Any) -> None:
-        self.history.describe_next(f"Open pipeline {path.name}")  # one undo step
+        self.history.describe_next(f"Open pipeline {path.name}")  # one undo step, settings included
         self.session.replace_pipeline(pipeline)
+        if pipeline.config is not None:  # the settings it was saved with come along
+            self.session.cfg.update(pipeline.config)
         if len(self.session.pipeline):
             self.pipeline_editor.select_row(0)
-        self._on_file_done("pipeline", path, "Loaded pipeline")
+        verb = "Loaded pipeline and its settings from" if pipeline.config is not None else "Loaded pipeline"
+        self._on_file_done("pipeline", path, verb)
         self.pipeline_loaded.emit(self.session.pipeline)
 
     def _on_file_done(self, kind: str, path: Path, verb: str) -> None:

@@ -43,6 +43,22 @@ def test_round_trip(tmp_path: Path) -> None:
     assert data["steps"][0]["func"] == {"function": "seed_preprocess", "kwargs": {"offset": 50}}
 
 
+def test_settings_travel_with_a_saved_pipeline(tmp_path: Path) -> None:
+    from openhcs_gui.config import GlobalPipelineConfig, config_to_dict
+
+    tuned = GlobalPipelineConfig(num_workers=3)
+    tuned.materialization_defaults.backend = Backend.ZARR
+    tuned.materialization_defaults.output_path = tmp_path / "results"
+    path = save_pipeline(_pipeline(), tmp_path / "p.json", config=tuned)
+    assert json.loads(path.read_text())["config"] == config_to_dict(tuned)
+    loaded = load_pipeline(path)
+    assert loaded.config == tuned
+    assert loaded.to_dict() == _pipeline().to_dict()  # the steps' JSON is unchanged
+    again = save_pipeline(loaded, tmp_path / "again.json")  # a loaded pipeline keeps them when saved on
+    assert load_pipeline(again).config == tuned
+    assert load_pipeline(save_pipeline(_pipeline(), tmp_path / "bare.json")).config is None
+
+
 def _edit(tmp_path: Path, change) -> Path:  # noqa: ANN001 - a small test helper
     data = _pipeline().to_dict()
     change(data)
@@ -62,6 +78,9 @@ def _edit(tmp_path: Path, change) -> Path:  # noqa: ANN001 - a small test helper
         (lambda d: d["steps"][4].update(code="import os"), r"Step 5 'final': unknown keys \['code'\]"),
         (lambda d: d.update(format="pickle"), "Not an OpenHCS pipeline"),
         (lambda d: d.update(version=99), "Unsupported pipeline version"),
+        (lambda d: d.update(config={"num_workers": 0}),
+         r"settings saved with the pipeline are invalid: field 'num_workers'"),
+        (lambda d: d.update(config="zarr please"), r"Pipeline 'config' must be an object"),
     ],
 )
 def test_invalid_files_are_refused_naming_the_step(tmp_path: Path, change, match: str) -> None:  # noqa: ANN001

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from openhcs_gui.config import config_to_dict
 from openhcs_gui.constants import Backend, MaterializationBackend
 
 pytestmark = pytest.mark.gui
@@ -104,6 +105,38 @@ def test_step_form_edits_and_planner_column(make_main_window, small_plate: Path,
     assert window.session.pipeline[0].force_disk_output is True
 
 
+def test_a_pipeline_brings_back_the_settings_it_was_saved_with(make_main_window, tmp_path: Path, qtbot) -> None:
+    """Save with results as OME-Zarr in a chosen folder; change the settings; open the pipeline: they return.
+
+    Opening it is one undo step that restores both the steps and the settings.
+    """
+    from openhcs_gui.constants import Backend
+
+    window = make_main_window()
+    window.pipeline_editor.add_function("gaussian_blur")
+    defaults = window.session.cfg.materialization_defaults
+    defaults.backend = Backend.ZARR
+    defaults.output_path = tmp_path / "results"
+    task = window.save_pipeline(tmp_path / "tuned.json")
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    window.history.flush()
+
+    defaults.backend = Backend.DISK
+    defaults.output_path = None
+    window.session.pipeline.clear()
+    window.history.flush()
+    before = window.history.stack.count()
+    with qtbot.waitSignal(window.pipeline_loaded, timeout=10000):
+        window.load_pipeline(tmp_path / "tuned.json")
+    window.history.flush()
+    assert _names(window) == ["gaussian_blur"]
+    assert defaults.backend is Backend.ZARR and defaults.output_path == tmp_path / "results"
+    assert "Loaded pipeline and its settings from" in window.statusBar().currentMessage()
+    assert window.history.stack.count() == before + 1
+    window.history.undo()
+    assert _names(window) == [] and defaults.backend is Backend.DISK and defaults.output_path is None
+
+
 def test_save_load_round_trip(make_main_window, tmp_path: Path, qtbot) -> None:
     window = make_main_window()
     editor = window.pipeline_editor
@@ -117,6 +150,7 @@ def test_save_load_round_trip(make_main_window, tmp_path: Path, qtbot) -> None:
     qtbot.waitUntil(lambda: not task.running, timeout=10000)
     saved = json.loads(target.read_text())
     assert [s["name"] for s in saved["steps"]] == ["gaussian_blur", "count_objects"]
+    assert saved.pop("config") == config_to_dict(window.session.cfg)  # the settings travel with it
 
     window.session.pipeline.clear()
     assert editor.model.rowCount() == 0
