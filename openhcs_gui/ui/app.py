@@ -1,21 +1,25 @@
 """Application bootstrap: ``QApplication``, settings identity, window, event loop.
 
 ``openhcs-gui gui [PLATE]`` (and ``openhcs-gui`` with no arguments) end up in
-:func:`main`. The plate, if given, is scanned in a worker after the window is
-shown, so the window appears at once whatever the plate's size.
+:func:`main`. The window is shown before napari is imported (napari's imports
+are most of a start: ~2 s), with the viewer built once a worker has imported
+it; the plate, if given, is scanned in a worker after the window is shown, so
+the window appears at once whatever the plate's size.
 """
 
 from __future__ import annotations
 
+import html
+import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
+from PySide6.QtGui import QIcon, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
 from openhcs_gui.ui.main_window import MainWindow
 
-__all__ = ["main", "create_main_window", "ensure_app", "APP_NAME", "ORG_NAME"]
+__all__ = ["main", "create_main_window", "ensure_app", "start_app", "APP_NAME", "ORG_NAME"]
 
 APP_NAME = "OpenHCS GUI"
 ORG_NAME = "OpenHCS"
@@ -58,15 +62,50 @@ def ensure_app() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_main_window(settings: QSettings | None = None) -> MainWindow:
+class _WrappingToolTips(QObject):
+    """Tool tips as rich text, so Qt wraps long ones (napari's app does the same)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ToolTipChange and isinstance(watched, QWidget):
+            tip = watched.toolTip()
+            if tip and not Qt.mightBeRichText(tip):  # QtGui adds it to the Qt namespace
+                watched.setToolTip(f"<qt>{html.escape(tip)}</qt>")
+                return True
+        return super().eventFilter(watched, event)
+
+
+def start_app() -> QApplication:
+    """The desktop app's ``QApplication``, made without importing napari (a fast start).
+
+    Same names as :func:`ensure_app`; napari registers its theme paths on this
+    application when the viewer is built (``get_qapp`` adopts a running app).
+    """
+    app = QApplication.instance()
+    if app is None:
+        from openhcs_gui import __version__
+
+        app = QApplication(sys.argv)
+        app.setApplicationVersion(__version__)
+        app.installEventFilter(_WrappingToolTips(app))
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setOrganizationDomain(ORG_DOMAIN)
+    QCoreApplication.setApplicationName(APP_NAME)
+    app.setWindowIcon(_icon())
+    return app  # type: ignore[return-value]
+
+
+def create_main_window(settings: QSettings | None = None, *, defer_viewer: bool = False) -> MainWindow:
     """A new main window (the application must exist; tests use pytest-qt's).
 
     Parameters
     ----------
     settings
         Where layout and recent files are stored; default: the app's ``QSettings``.
+    defer_viewer
+        Show the window first and build napari's viewer once a worker has
+        imported it (the desktop app); default: the viewer is there at once.
     """
-    window = MainWindow(settings=settings)
+    window = MainWindow(settings=settings, defer_viewer=defer_viewer)
     window.setWindowIcon(_icon())
     return window
 
@@ -86,8 +125,8 @@ def main(plate_path: str | None = None, pipeline_path: str | None = None) -> int
     int
         The process exit code of the Qt event loop.
     """
-    app = ensure_app()
-    window = create_main_window()
+    app = start_app()
+    window = create_main_window(defer_viewer=True)  # usable at once; napari follows
     window.show()
     if plate_path:
         QTimer.singleShot(0, lambda: window.open_plate(plate_path))

@@ -14,7 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from napari.qt import get_stylesheet
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMessageBox, QWidget
@@ -29,7 +28,7 @@ from openhcs_gui.ui.plate_panel import PlatePanel
 from openhcs_gui.ui.preview_panel import PREVIEW_GROUP, PreviewPanel
 from openhcs_gui.ui.run_panel import RunPanel, outcome_text
 from openhcs_gui.ui.session import Session, copy_step
-from openhcs_gui.ui.viewer import ViewerWidget, local_paths, register_napari_resources
+from openhcs_gui.ui.viewer import ViewerWidget, dark_palette, local_paths, register_napari_resources
 from openhcs_gui.ui.workers import Task, TaskOwner
 
 __all__ = ["MainWindow", "classify_drop"]  # classify_drop: engine, re-exported
@@ -48,6 +47,10 @@ class MainWindow(QMainWindow):
         default: the application's ``QSettings``.
     parent
         Usually ``None``.
+    defer_viewer
+        Show the window before napari is imported (the desktop app's start:
+        a usable window at once, the viewer ~2 s later, built when a worker
+        has imported napari). Tests and scripts get the viewer at once.
 
     Attributes
     ----------
@@ -69,16 +72,20 @@ class MainWindow(QMainWindow):
     run_finished = Signal(object)
     error_reported = Signal(str, str)
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *,
+                 defer_viewer: bool = False) -> None:
         super().__init__(parent)
-        register_napari_resources()  # before any napari stylesheet is applied
         self.setWindowTitle("OpenHCS")
         self.setObjectName("OpenHCSMainWindow")
-        self.setStyleSheet(get_stylesheet("dark"))  # napari's look for the whole window
+        if defer_viewer:
+            self.setPalette(dark_palette())  # napari's colours until its stylesheet can be applied
+        else:
+            self._apply_napari_style()
         self.settings = settings if settings is not None else QSettings()
         self.session = Session()
         self.tasks = TaskOwner(self)
-        self.viewer = ViewerWidget(self)
+        self.viewer = ViewerWidget(self, defer=defer_viewer)
+        self.viewer.loaded.connect(self._apply_napari_style)
         self.setCentralWidget(self.viewer)
         self.plate_panel = PlatePanel(self.session, self, tasks=self.tasks)
         self.config_panel = ConfigPanel(self.session, self)
@@ -107,14 +114,35 @@ class MainWindow(QMainWindow):
         self.history = self.project.history
         QTimer.singleShot(0, self, self.project.restore_last)
 
+    def _apply_napari_style(self) -> None:
+        register_napari_resources()  # before any napari stylesheet is applied
+        from napari.qt import get_stylesheet
+
+        self.setStyleSheet(get_stylesheet("dark"))  # napari's look for the whole window
+        if self.isVisible():  # the viewer came late: repaint what the new style moved
+            QTimer.singleShot(0, self, self.update)
+
     def _warm_up(self) -> None:
-        """Build napari's unit registry on a worker so the first well's layers do not freeze the window."""
-        if warmup.unit_registry_needed():
+        """Import napari (if deferred) and build its unit registry on a worker: the GUI thread never waits.
+
+        The first well's layers would otherwise build pint's unit registry on the GUI thread.
+        """
+        if not self.viewer.is_loaded:
+            self.tasks.submit(warmup.prepare_napari, name="import napari",
+                              on_finished=self._on_napari_prepared, on_failed=self._on_napari_prepare_failed)
+        elif warmup.unit_registry_needed():
             self.tasks.submit(warmup.build_unit_registry, name="warm up napari",
                               on_finished=self._on_unit_registry_built)
 
     def _on_unit_registry_built(self, registry: Any) -> None:
         warmup.install_unit_registry(registry)
+
+    def _on_napari_prepared(self, registry: Any) -> None:
+        warmup.install_unit_registry(registry)
+        self.viewer.load()
+
+    def _on_napari_prepare_failed(self, _error: BaseException, _tb: str) -> None:
+        self.viewer.load()  # imports on the GUI thread; a real failure then surfaces there
 
     def _dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(name, self)

@@ -246,15 +246,17 @@ def _session(report: _Report, output_dir: Path) -> None:
     from openhcs_gui.pipeline import demo_pipeline_path
     from openhcs_gui.plates import make_synthetic_plate
     from openhcs_gui.ui import workers
-    from openhcs_gui.ui.app import create_main_window, ensure_app
+    from openhcs_gui.ui.app import create_main_window, start_app
 
-    with report.stage("start_app"):
-        ensure_app()
+    with report.stage("start_app"):  # as `openhcs-gui gui` starts: window first, napari behind it
+        start_app()
         settings = QSettings(str(output_dir / "settings.ini"), QSettings.Format.IniFormat)
-        window = create_main_window(settings=settings)
+        window = create_main_window(settings=settings, defer_viewer=True)
         window.resize(*WINDOW_SIZE)
         window.show()
         _pump(0.5)
+    with report.stage("load_viewer"):
+        _wait_until(lambda: window.viewer.is_loaded, "napari's viewer to load", 120)
     try:
         relay = _Relay()
         plate_dir = output_dir / "smoke_plate"

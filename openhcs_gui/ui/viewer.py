@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from napari.components import ViewerModel
-from napari.layers import Image, Labels
-from napari.qt import QtViewer, get_qapp
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from openhcs_gui.pipeline.preview import display_range
 
-__all__ = ["register_napari_resources", "LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap",
+__all__ = ["register_napari_resources", "import_napari", "dark_palette", "LayerSpec", "ViewerWidget", "contrast_limits", "channel_colormap",
            "plate_channel_colormap", "stack_axis_labels", "local_paths"]
 
 #: Colormaps for channels shown together (additive blending); one channel stays gray.
@@ -35,6 +33,22 @@ _WELCOME_TEXT = (
     "Build a pipeline, then Run (F5)\n"
     "Double-click any output to view it"
 )
+
+
+def dark_palette() -> QPalette:
+    """napari's dark theme colours as a Qt palette: the window's look before napari is imported."""
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: (38, 41, 48), QPalette.ColorRole.Base: (32, 34, 40),
+        QPalette.ColorRole.AlternateBase: (38, 41, 48), QPalette.ColorRole.Button: (65, 72, 81),
+        QPalette.ColorRole.ToolTipBase: (65, 72, 81), QPalette.ColorRole.Highlight: (106, 115, 128),
+        QPalette.ColorRole.WindowText: (240, 241, 242), QPalette.ColorRole.Text: (240, 241, 242),
+        QPalette.ColorRole.ButtonText: (240, 241, 242), QPalette.ColorRole.ToolTipText: (240, 241, 242),
+        QPalette.ColorRole.HighlightedText: (255, 255, 255), QPalette.ColorRole.PlaceholderText: (150, 156, 165),
+    }
+    for role, rgb in colours.items():
+        palette.setColor(role, QColor(*rgb))
+    return palette
 
 
 def contrast_limits(data: Any) -> tuple[float, float]:
@@ -126,28 +140,63 @@ def _same_data(layer: Any, spec: LayerSpec) -> bool:
     return shown is (spec.data[0] if spec.multiscale else spec.data)
 
 
-class _DropQtViewer(QtViewer):
-    """napari's ``QtViewer`` whose drops go to OpenHCS, not to napari's file readers.
+def _is_labels(layer: Any) -> bool:
+    from napari.layers import Labels
 
-    A plate is a folder of many images: napari would try to read each as a
-    layer on the GUI thread. ``dropEvent`` is Qt's public override point (napari's
-    welcome screen forwards its drops to it too).
+    return isinstance(layer, Labels)
+
+
+def _is_rgb_image(layer: Any) -> bool:
+    from napari.layers import Image
+
+    return isinstance(layer, Image) and bool(layer.rgb)
+
+
+_DROP_VIEWER: list[type] = []
+
+
+def _drop_qt_viewer_class() -> type:
+    """napari's ``QtViewer`` whose drops go to OpenHCS (the class is made once napari is imported)."""
+    if _DROP_VIEWER:
+        return _DROP_VIEWER[0]
+    from napari.qt import QtViewer
+
+    class _DropQtViewer(QtViewer):  # type: ignore[misc]
+        """napari's ``QtViewer`` whose drops go to OpenHCS, not to napari's file readers.
+
+        A plate is a folder of many images: napari would try to read each as a
+        layer on the GUI thread. ``dropEvent`` is Qt's public override point (napari's
+        welcome screen forwards its drops to it too).
+        """
+
+        def __init__(self, model: Any, on_drop: Callable[[list[Path]], None], **kwargs: Any) -> None:
+            super().__init__(model, **kwargs)
+            self._on_drop = on_drop
+
+        def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+            """Hand dropped local paths to OpenHCS (plate or workspace)."""
+            if event is None:
+                return
+            paths = local_paths(event.mimeData())
+            if paths:
+                self._on_drop(paths)
+                event.acceptProposedAction()
+            else:
+                event.ignore()
+
+    _DROP_VIEWER.append(_DropQtViewer)
+    return _DropQtViewer
+
+
+def import_napari() -> None:
+    """Import the napari modules the viewer needs (a worker may do this while the window is up).
+
+    Only imports: no Qt object is made, so it is safe off the GUI thread; the
+    GUI thread then builds the viewer in a fraction of the time.
     """
-
-    def __init__(self, model: ViewerModel, on_drop: Callable[[list[Path]], None], **kwargs: Any) -> None:
-        super().__init__(model, **kwargs)
-        self._on_drop = on_drop
-
-    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        """Hand dropped local paths to OpenHCS (plate or workspace)."""
-        if event is None:
-            return
-        paths = local_paths(event.mimeData())
-        if paths:
-            self._on_drop(paths)
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+    import napari.components  # noqa: F401
+    import napari.layers  # noqa: F401
+    import napari.qt  # noqa: F401
 
 
 def register_napari_resources() -> None:
@@ -156,6 +205,8 @@ def register_napari_resources() -> None:
     napari's stylesheets name icons as ``theme_dark:/…``; ``get_qapp`` sets those
     paths up (once) even when the application was created by someone else.
     """
+    from napari.qt import get_qapp
+
     get_qapp()
 
 
@@ -174,43 +225,97 @@ class ViewerWidget(QWidget):
     """
 
     paths_dropped = Signal(list)
+    #: napari is built (at once, or later with ``defer=True``).
+    loaded = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, defer: bool = False) -> None:
         super().__init__(parent)
-        # napari's widget gets a native child window of its own (below): otherwise
-        # its OpenGL canvas makes Qt compose the *whole* main window through OpenGL
-        # on every repaint of any widget (a progress tick cost ~26 ms with Mesa
-        # llvmpipe, 40-90 ms under load). Native, only the viewer is composed with
-        # GL and the docks are flushed as plain raster (~1 ms). Not on this widget
-        # itself: a native central widget collapsed in QMainWindow's layout.
-        register_napari_resources()
-        self.model = ViewerModel(title="OpenHCS")
         self.pixel_size: float | None = None  # µm, of the open plate (set_pixel_size)
+        self._model: Any = None
+        self._qt_viewer: Any = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        # Our own docks: they exist before napari does (the window lays them out at
+        # once), and napari's layer list / controls move into them when it is built.
+        self.layer_list_dock = QDockWidget("Layers", self)
+        self.layer_controls_dock = QDockWidget("Layer controls", self)
+        self._waiting: list[QLabel] = []
+        for dock in (self.layer_list_dock, self.layer_controls_dock):
+            dock.setWidget(self._placeholder("Loading the image viewer…"))
+        self._layout.addWidget(self._placeholder("Loading the image viewer…\n\n"
+                                                 "You can open a plate and build a pipeline meanwhile."))
+        if not defer:
+            self.load()
+
+    def _placeholder(self, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        self._waiting.append(label)
+        return label
+
+    @property
+    def is_loaded(self) -> bool:
+        """True once napari's viewer is built (:meth:`load`)."""
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        """napari's ``ViewerModel`` (built now if it was deferred and is still loading)."""
+        if self._model is None:
+            self.load()
+        return self._model
+
+    @property
+    def qt_viewer(self) -> Any:
+        """napari's ``QtViewer`` (built now if it was deferred and is still loading)."""
+        if self._qt_viewer is None:
+            self.load()
+        return self._qt_viewer
+
+    def load(self) -> None:
+        """Build napari's viewer here and its layer list / controls in the docks (GUI thread; once).
+
+        With ``defer=True`` the window shows first and this runs when the
+        worker has imported napari (:func:`import_napari`), or as soon as
+        anything needs the viewer, whichever comes first.
+        """
+        if self._model is not None:
+            return
+        from napari.components import ViewerModel
+
+        register_napari_resources()
+        model = ViewerModel(title="OpenHCS")
         # napari's welcome screen says "Drag file(s) here to open" and lists its own
         # shortcuts; ours is the text overlay (public model API), shown while empty.
-        self.qt_viewer = _DropQtViewer(self.model, self.paths_dropped.emit, show_welcome_screen=False)
-        overlay = self.model.canvas.overlays["text"]
+        qt_viewer = _drop_qt_viewer_class()(model, self.paths_dropped.emit, show_welcome_screen=False)
+        overlay = model.canvas.overlays["text"]
         overlay.text = _WELCOME_TEXT
         overlay.position = "middle_center"
         overlay.font_size = 11
         overlay.color = (0.75, 0.78, 0.82, 1.0)
         overlay.visible = True
-        self.model.layers.events.inserted.connect(self._on_layers_changed)
-        self.model.layers.events.removed.connect(self._on_layers_changed)
-        self.qt_viewer.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.qt_viewer)
-
-    @property
-    def layer_list_dock(self) -> QDockWidget:
-        """napari's layer list, as a dock for the main window."""
-        return self.qt_viewer.dockLayerList
-
-    @property
-    def layer_controls_dock(self) -> QDockWidget:
-        """napari's controls of the selected layer, as a dock for the main window."""
-        return self.qt_viewer.dockLayerControls
+        model.layers.events.inserted.connect(self._on_layers_changed)
+        model.layers.events.removed.connect(self._on_layers_changed)
+        # napari's widget gets a native child window of its own: otherwise its
+        # OpenGL canvas makes Qt compose the *whole* main window through OpenGL
+        # on every repaint of any widget (a progress tick cost ~26 ms with Mesa
+        # llvmpipe, 40-90 ms under load). Native, only the viewer is composed with
+        # GL and the docks are flushed as plain raster (~1 ms). Not on this widget
+        # itself: a native central widget collapsed in QMainWindow's layout.
+        qt_viewer.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self._model, self._qt_viewer = model, qt_viewer
+        for label in self._waiting:
+            label.hide()
+            label.deleteLater()
+        self._waiting = []
+        self._layout.addWidget(qt_viewer)
+        for ours, napari_dock in ((self.layer_list_dock, qt_viewer.dockLayerList),
+                                  (self.layer_controls_dock, qt_viewer.dockLayerControls)):
+            ours.setWidget(napari_dock.widget())
+            napari_dock.setParent(self)  # emptied; owned here so it ends with the window, never shown
+            napari_dock.hide()
+        self.loaded.emit()
 
     @property
     def layers(self) -> Any:
@@ -330,7 +435,7 @@ class ViewerWidget(QWidget):
     @staticmethod
     def _fits(layer: Any, spec: LayerSpec) -> bool:
         first = spec.data[0] if spec.multiscale else spec.data
-        if isinstance(layer, Labels) != (spec.kind == "labels") or layer.multiscale != spec.multiscale:
+        if _is_labels(layer) != (spec.kind == "labels") or layer.multiscale != spec.multiscale:
             return False
         return bool(layer.ndim == len(first.shape) and (spec.kind == "labels" or layer.dtype == first.dtype))
 
@@ -341,10 +446,10 @@ class ViewerWidget(QWidget):
         an in-place update must not move anything.
         """
         layers = self.model.layers
-        kinds = [isinstance(la, Labels) for la in layers]
+        kinds = [_is_labels(la) for la in layers]
         if True not in kinds or all(kinds[kinds.index(True):]):
             return
-        for layer in [la for la in layers if isinstance(la, Labels)]:
+        for layer in [la for la in layers if _is_labels(la)]:
             layers.move(layers.index(layer), len(layers))
 
     def show_side_by_side(self, left: Sequence[LayerSpec], right: Sequence[LayerSpec]) -> list[Any]:
@@ -398,7 +503,7 @@ class ViewerWidget(QWidget):
         if not specs or len(layers) != len(specs):
             return False
         for layer, spec in zip(layers, specs, strict=True):
-            if not self._fits(layer, spec) or (isinstance(layer, Image) and layer.rgb):
+            if not self._fits(layer, spec) or _is_rgb_image(layer):
                 return False
         return True
 
@@ -432,5 +537,7 @@ class ViewerWidget(QWidget):
 
     def close_viewer(self) -> None:
         """Release napari's canvas and model (call once, when the window closes)."""
-        self.model.layers.clear()
-        self.qt_viewer.close()
+        if self._model is None:  # never built: nothing to release
+            return
+        self._model.layers.clear()
+        self._qt_viewer.close()

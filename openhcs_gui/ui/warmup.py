@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["unit_registry_needed", "build_unit_registry", "install_unit_registry"]
+__all__ = ["unit_registry_needed", "build_unit_registry", "install_unit_registry", "prepare_napari"]
 
 
 def unit_registry_needed() -> bool:
@@ -44,3 +44,16 @@ def install_unit_registry(registry: Any) -> bool:
         return False
     pint.set_application_registry(registry)
     return True
+
+
+def prepare_napari() -> Any:
+    """Import napari and build the unit registry (worker thread): the desktop app's start.
+
+    The window is shown before napari is imported (2-3 s of imports); the GUI
+    thread then only builds the viewer. Returns the registry for
+    :func:`install_unit_registry`.
+    """
+    from openhcs_gui.ui.viewer import import_napari
+
+    import_napari()
+    return build_unit_registry()

@@ -46,9 +46,9 @@ def make_main_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:
     before = _top_level_widgets()
     windows: list[QWidget] = []
 
-    def factory(show: bool = False, size: tuple[int, int] = (1600, 1000)) -> object:
+    def factory(show: bool = False, size: tuple[int, int] = (1600, 1000), defer_viewer: bool = False) -> object:
         settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
-        window = create_main_window(settings)
+        window = create_main_window(settings, defer_viewer=defer_viewer)
         window.resize(*size)
         windows.append(window)
         if show:

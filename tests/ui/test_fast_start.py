@@ -1,0 +1,61 @@
+"""The desktop app's start: a usable window before napari is imported, the viewer right after.
+
+napari's imports are most of a start (~2 s of 4 here). ``openhcs-gui gui``
+shows the window first (plate, pipeline, run panels work at once) and builds
+the viewer when a worker has imported napari, or at once if something needs it
+earlier (a well clicked before then).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_window_is_built_without_importing_napari(tmp_path: Path) -> None:
+    """In a fresh process: main window made and shown, napari not imported (until the event loop runs)."""
+    code = textwrap.dedent(f"""
+        import sys
+        from PySide6.QtCore import QSettings
+        from openhcs_gui.ui.app import create_main_window, start_app
+        app = start_app()
+        window = create_main_window(QSettings({str(tmp_path / "s.ini")!r}, QSettings.Format.IniFormat),
+                                    defer_viewer=True)
+        window.show()
+        assert window.isVisible() and not window.viewer.is_loaded
+        assert [m for m in sys.modules if m.split(".")[0] == "napari"] == [], "napari imported before the window"
+        assert window.menus.actions["open_plate"].isEnabled()
+        window.tasks.close()
+        print("OK", window.windowTitle())
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("OK") and "OpenHCS" in done.stdout
+
+
+def test_the_viewer_arrives_by_itself_with_the_layer_docks(make_main_window, qtbot) -> None:
+    window = make_main_window(defer_viewer=True)  # no event loop turn yet: nothing deferred has run
+    assert not window.viewer.is_loaded and "Loading" in window.docks["Layers"].widget().text()
+    window.show()
+    qtbot.waitUntil(lambda: window.viewer.is_loaded, timeout=60_000)
+    layers_dock = window.docks["Layers"]
+    assert type(layers_dock.widget()).__name__ != "QLabel"  # napari's layer list moved in
+    assert window.styleSheet()  # napari's dark look applied once it is there
+    assert len(window.viewer.model.layers) == 0
+
+
+def test_a_well_opened_before_the_viewer_is_shown_when_it_arrives(make_main_window, small_plate: Path,
+                                                                   qtbot) -> None:
+    window = make_main_window(show=True, defer_viewer=True)
+    shown: list[str] = []
+    window.plate_panel.well_layers_ready.connect(lambda well, _layers: shown.append(well))
+    window.open_plate(small_plate)  # at once, before the event loop has run the warm-up
+    qtbot.waitUntil(lambda: shown == ["A01"], timeout=60_000)
+    assert window.viewer.is_loaded
+    assert sorted(layer.name for layer in window.viewer.model.layers) == ["A01 DAPI", "A01 FITC"]
