@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMessageBox, QTabBar, QWidget
 
 from openhcs_gui.pipeline.workspace_probe import classify_drop
 from openhcs_gui.ui import warmup
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(name, self)
         dock.setObjectName(f"{name}Dock")
         dock.setWidget(widget)
+        dock.dockLocationChanged.connect(self._tidy_tab_bars_soon)  # a dragged dock leaves bars behind
         self.addDockWidget(area, dock)
         self.docks[name] = dock
         return dock
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
                            ("Layers", self.viewer.layer_list_dock)):
             dock.setObjectName(f"{name}Dock")
             dock.setWindowTitle(name)
+            dock.dockLocationChanged.connect(self._tidy_tab_bars_soon)
             self.addDockWidget(left, dock)
             self.docks[name] = dock
         # layer list and controls share one tabbed dock: stacked, the left column needed
@@ -193,7 +195,39 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self._size_docks()
+        self._tidy_tab_bars_soon()
         self.show_status("Panels are back in their default places.")
+
+    def _tidy_tab_bars_soon(self, *_: Any) -> None:
+        QTimer.singleShot(0, self, self.hide_stray_tab_bars)
+
+    def hide_stray_tab_bars(self) -> None:
+        """Hide dock tab bars Qt left behind from earlier arrangements.
+
+        Qt 6 keeps the tab bar of every intermediate arrangement (tabifying
+        Run, Outputs, then Preview made two) visible where it was, and they
+        peeked out between the docks as a second, dead row of tabs. A tab bar
+        in use sits right under the shown dock of its group, as wide as it
+        (tabs at the bottom), so one that is not is stray. Qt shows a bar
+        again itself if it reuses it.
+        """
+        docks = [d for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if not bar.isVisible():
+                continue
+            titles = {bar.tabText(i).replace("&&", "&") for i in range(bar.count())}
+            box = bar.geometry()
+            # Qt lays a group out as the shown dock with its tab bar right below, same left and width
+            in_use = any(d.windowTitle() in titles and box.top() == d.geometry().bottom() + 1
+                         and box.left() == d.geometry().left() and box.width() == d.geometry().width()
+                         for d in docks)
+            if not in_use:
+                bar.hide()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Tidy the dock tab bars once the layout is applied (see :meth:`hide_stray_tab_bars`)."""
+        super().showEvent(event)
+        self._tidy_tab_bars_soon()
 
     def _connect_panels(self) -> None:
         self.plate_panel.open_requested.connect(self.menus.open_plate_dialog)

@@ -83,3 +83,62 @@ def test_reset_layout_brings_every_panel_back(make_main_window, qtbot) -> None:
     assert set(now) == set(default)
     for name, rect in default.items():  # same places, same sizes (within a few pixels of splitters)
         assert abs(now[name].x() - rect.x()) <= 8 and abs(now[name].width() - rect.width()) <= 8, name
+
+
+
+_TAB_ROWS_AT_START = """
+import json, sys, time
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QTabBar
+from openhcs_gui.ui.app import create_main_window, start_app
+
+app = start_app()
+window = create_main_window(QSettings(sys.argv[1], QSettings.Format.IniFormat), defer_viewer=True)
+window.resize(1366, 768)
+window.show()
+deadline = time.perf_counter() + 60
+while not window.viewer.is_loaded and time.perf_counter() < deadline:
+    app.processEvents()
+end = time.perf_counter() + 0.5
+while time.perf_counter() < end:
+    app.processEvents()
+
+def rows():  # what a user sees: bars exactly on top of each other look like one
+    bars = window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+    seen = {(tuple(bar.tabText(i) for i in range(bar.count())), bar.geometry().getRect())
+            for bar in bars if bar.isVisible()}
+    return sorted(list(texts) for texts, _ in seen)
+
+shown = rows()
+window.reset_layout()
+end = time.perf_counter() + 0.5
+while time.perf_counter() < end:
+    app.processEvents()
+after_reset = rows()
+bar = next(b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+           if b.isVisible() and b.tabText(b.currentIndex()) == "Plate")
+bar.setCurrentIndex([bar.tabText(i) for i in range(bar.count())].index("Config"))  # as a click on the tab
+end = time.perf_counter() + 0.3
+while time.perf_counter() < end:
+    app.processEvents()
+switched = window.docks["Plate"].visibleRegion().isEmpty() and not window.docks["Config"].visibleRegion().isEmpty()
+print(json.dumps({"start": shown, "reset": after_reset, "tabs_switch": switched}))
+window.tasks.close()
+"""
+
+
+def test_one_row_of_tabs_per_dock_group_no_leftovers(tmp_path: Path) -> None:
+    """Qt left the tab bars of intermediate arrangements visible: a second, dead row of tabs between docks.
+
+    In a fresh process started like the app (a test process's window did not show it).
+    """
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _TAB_ROWS_AT_START, str(tmp_path / "s.ini")],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    groups = [["Layer controls", "Layers"], ["Plate", "Config"], ["Run", "Outputs", "Preview"]]
+    assert rows == {"start": groups, "reset": groups, "tabs_switch": True}
