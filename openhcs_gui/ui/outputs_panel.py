@@ -338,11 +338,13 @@ class OutputsPanel(QWidget):
             plate=plate,
             base=self.base,
             name=f"open {what}",
-            on_finished=self._on_layers_read,
+            on_finished=partial(self._on_layers_read, result),
             on_failed=partial(self._on_task_failed, f"Cannot open {what}"),
         )
 
-    def _on_layers_read(self, layers: list[LayerSpec]) -> None:
+    def _on_layers_read(self, result: Any, layers: list[LayerSpec]) -> None:
+        if result is not self._session.result:  # that run's result was let go meanwhile
+            return
         self.layers_ready.emit(layers)
 
     def _on_task_failed(self, what: str, error: BaseException, _tb: str) -> None:

@@ -201,11 +201,13 @@ class PlatePanel(QWidget):
             plate,
             well,
             name=f"load {well}",
-            on_finished=partial(self._on_well_read, well),
+            on_finished=partial(self._on_well_read, plate, well),
             on_failed=partial(self._on_task_failed, f"Cannot read well {well}"),
         )
 
-    def _on_well_read(self, well: str, layers: list[Any]) -> None:
+    def _on_well_read(self, plate: Any, well: str, layers: list[Any]) -> None:
+        if plate is not self._session.plate:  # read for a plate since closed: never shown for another
+            return
         self.well_layers_ready.emit(well, layers)
 
     def _on_task_failed(self, what: str, error: BaseException, _tb: str) -> None:
@@ -232,9 +234,15 @@ class PlatePanel(QWidget):
                 heatmap_choices,
                 result,
                 name="heatmap measurements",
-                on_finished=self._on_measurements_loaded,
+                on_finished=partial(self._on_choices_read, result),
                 on_failed=partial(self._on_task_failed, "Cannot read result tables"),
             )
+
+    def _on_choices_read(self, result: Any, measurements: list[Any]) -> None:
+        # a reply for a result let go meanwhile (another plate opened, another run) must not
+        # offer that result's measurements for the plate now open
+        if result is self._session.result:
+            self._on_measurements_loaded(measurements)
 
     def _on_measurements_loaded(self, measurements: list[Any]) -> None:
         self._measurements = measurements

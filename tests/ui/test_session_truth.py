@@ -166,3 +166,63 @@ def test_workspace_of_another_plate_switches_the_plate(make_main_window, small_p
     assert "belongs to the plate" in blocker.args[1] and "cannot be found" in blocker.args[1]
     assert window.session.result is None
     assert Path(window.session.plate.path).resolve() == Path(other).resolve()
+
+
+def _gate(monkeypatch: pytest.MonkeyPatch, module, name: str, hold) -> threading.Event:  # noqa: ANN001
+    """Make ``module.name`` wait for the returned event when ``hold(*args)`` is true (a slow disk)."""
+    gate = threading.Event()
+    real = getattr(module, name)
+
+    def slow(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if hold(*args) and not gate.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slow)
+    return gate
+
+
+def _settle(qtbot) -> None:  # noqa: ANN001
+    from openhcs_gui.ui import workers
+
+    assert workers.wait_idle(timeout=60)
+    qtbot.wait(100)  # deliver what the workers sent back
+
+
+def test_measurements_read_late_for_the_old_plate_are_not_offered_for_the_new(
+        make_main_window, small_plate: Path, tmp_path: Path, qtbot, monkeypatch) -> None:
+    """The run's tables were still being read when another plate was opened (a tests/ui flake, and a lie)."""
+    from openhcs_gui.plates import make_synthetic_plate
+    from openhcs_gui.ui import plate_panel
+
+    window = make_main_window()
+    gate = _gate(monkeypatch, plate_panel, "heatmap_choices", lambda result: True)
+    open_plate_and_wait(window, qtbot, small_plate)
+    run = Pipeline([FunctionStep("count_objects", name="count")])
+    assert _run(window, qtbot, run).status is RunStatus.COMPLETED
+    other = make_synthetic_plate(tmp_path / "plate2", wells=["A01", "A02"], sites=1, channels=2, shape=(64, 64))
+    open_plate_and_wait(window, qtbot, other)
+    gate.set()  # the old run's measurements arrive now
+    _settle(qtbot)
+    combo = window.plate_panel.heatmap_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["(no result yet)"]
+    assert window.plate_panel.measurement_choices == {}
+
+
+def test_a_well_read_late_for_the_old_plate_is_not_shown_for_the_new(
+        make_main_window, small_plate: Path, tmp_path: Path, qtbot, monkeypatch) -> None:
+    from openhcs_gui.plates import make_synthetic_plate
+    from openhcs_gui.ui import plate_panel
+
+    window = make_main_window()
+    gate = _gate(monkeypatch, plate_panel, "load_well_layers", lambda plate, well: Path(plate.path).resolve() == small_plate.resolve())
+    shown: list[str] = []
+    window.plate_panel.well_layers_ready.connect(lambda well, _layers: shown.append(well))
+    open_plate_and_wait(window, qtbot, small_plate)  # its first well is being read (slowly)
+    other = make_synthetic_plate(tmp_path / "plate2", wells=["C03"], sites=1, channels=2, shape=(64, 64))
+    open_plate_and_wait(window, qtbot, other)
+    qtbot.waitUntil(lambda: shown == ["C03"], timeout=30_000)
+    gate.set()  # plate 1's A01 arrives now
+    _settle(qtbot)
+    assert shown == ["C03"]
+    assert {tuple(layer.data.shape[-2:]) for layer in window.viewer.layers} == {(64, 64)}
