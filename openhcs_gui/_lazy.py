@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["lazy_exports", "lazy_module"]
 
 
 def lazy_exports(
@@ -46,3 +46,26 @@ def lazy_exports(
         return names
 
     return __getattr__, __dir__
+
+
+class _LazyModule:
+    """A module imported on its first attribute access (then straight from ``sys.modules``)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
+
+
+def lazy_module(name: str) -> Any:
+    """``name`` (e.g. ``"scipy.ndimage"``), imported when first used rather than now.
+
+    The function library is imported to list its functions (names, parameters,
+    docstrings) when the window opens; scipy's ``ndimage`` alone took a third of
+    the desktop app's start and is only needed once an image is processed.
+    """
+    return _LazyModule(name)

@@ -11,11 +11,13 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import ndimage as ndi
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.functions._params import check_params, diameter_in_px
 from openhcs_gui.functions._stack import as_stack, dtype_range, to_dtype
 from openhcs_gui.functions.registry import register_function
+
+ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
 
 __all__ = ["gaussian_blur", "subtract_background", "normalize_percentile", "background_radius",
            "MAX_SIGMA", "MAX_RADIUS", "MAX_OBJECT_PX"]

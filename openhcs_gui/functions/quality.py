@@ -10,11 +10,13 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
-from scipy import ndimage as ndi
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.registry import register_function
 from openhcs_gui.functions.segmentation import check_params
+
+ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
 
 __all__ = ["measure_quality", "focus_score", "power_log_log_slope"]
 

@@ -46,13 +46,15 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import ndimage as ndi
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Component
 from openhcs_gui.functions._params import check_params, diameter_in_px, labels_output
 from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.objects import Rows, object_rows, summary_row
 from openhcs_gui.functions.registry import register_function
+
+ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
 
 __all__ = [
     "segment_nuclei",

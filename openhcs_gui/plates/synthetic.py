@@ -30,13 +30,15 @@ from typing import Literal
 
 import numpy as np
 import tifffile
-from scipy import ndimage as ndi
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import PlateError
 from openhcs_gui.metadata import STANDARD_PLATES, ChannelInfo, PlateGeometry, row_index
 from openhcs_gui.plates._metaxpress import metaseries_description, write_htd
 from openhcs_gui.plates._opera_xml import write_index_xml
 from openhcs_gui.vfs.keys import split_well, well_name
+
+ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
 
 __all__ = [
     "make_synthetic_plate",
