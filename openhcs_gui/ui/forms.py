@@ -23,7 +23,6 @@ from psygnal import EmissionInfo, EventedModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
-from superqt import QCollapsible
 
 from openhcs_gui.ui.editors import TYPE_MAP, TypeMap, ValueEditor
 from openhcs_gui.ui.fields import FieldSpec, UnsupportedTypeError, specs_for_model
@@ -119,7 +118,7 @@ class ModelFormWidget(QWidget):
         self.editors: dict[str, ValueEditor] = {}
         self.reset_buttons: dict[str, QToolButton] = {}
         self.children_forms: dict[str, ModelFormWidget] = {}
-        self.groups: dict[str, QCollapsible] = {}
+        self.groups: dict[str, _Section] = {}
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # in a narrow dock (a 1366×768 laptop) a long label goes above its field instead of
@@ -176,10 +175,10 @@ class ModelFormWidget(QWidget):
             child.layout().setContentsMargins(0, 0, 0, 0)
             target.addRow(child)
             return
-        group = QCollapsible(spec.title, self)
+        group = _Section(spec.title, self)
         group.setToolTip(spec.tooltip)
         group.addWidget(child)
-        group.expand(animate=False)
+        group.expand()
         target.addRow(group)
         self.groups[spec.name] = group
 
@@ -290,9 +289,10 @@ class ModelFormWidget(QWidget):
 class _Section(QWidget):
     """A titled section that opens and closes with its arrow, collapsed at first.
 
-    Plain show/hide rather than ``QCollapsible``'s animated maximum height: rows
-    that wrap in a narrow dock change the height afterwards, and a fixed height
-    would then clip them on top of each other.
+    Plain show/hide rather than superqt's ``QCollapsible`` (animated maximum
+    height): rows that wrap in a narrow dock change the height afterwards, and
+    a fixed height would then clip them on top of each other. Also keeps
+    superqt (and qtpy behind it, ~0.2 s) out of the window's start.
     """
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
@@ -315,6 +315,10 @@ class _Section(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.toggle)
         layout.addWidget(self.body)
+
+    def addWidget(self, widget: QWidget) -> None:  # noqa: N802 - QCollapsible's name
+        """Add ``widget`` as a full-width row of the section."""
+        self.rows.addRow(widget)
 
     def isExpanded(self) -> bool:  # noqa: N802 - QCollapsible's name
         """Whether the rows are shown."""
