@@ -107,7 +107,6 @@ class MainWindow(QMainWindow):
     # -- construction --------------------------------------------------------------
     def _add_projects(self) -> None:
         """Undo history, Edit menu, project files; the last project reopens once the window is up."""
-
         from openhcs_gui.ui.project_io import ProjectController
 
         self.project = ProjectController(self)

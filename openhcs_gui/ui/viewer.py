@@ -9,6 +9,7 @@ adds the layers here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,13 +153,9 @@ def _is_rgb_image(layer: Any) -> bool:
     return isinstance(layer, Image) and bool(layer.rgb)
 
 
-_DROP_VIEWER: list[type] = []
-
-
+@functools.cache
 def _drop_qt_viewer_class() -> type:
     """napari's ``QtViewer`` whose drops go to OpenHCS (the class is made once napari is imported)."""
-    if _DROP_VIEWER:
-        return _DROP_VIEWER[0]
     from napari.qt import QtViewer
 
     class _DropQtViewer(QtViewer):  # type: ignore[misc]
@@ -184,7 +181,6 @@ def _drop_qt_viewer_class() -> type:
             else:
                 event.ignore()
 
-    _DROP_VIEWER.append(_DropQtViewer)
     return _DropQtViewer
 
 
@@ -240,12 +236,13 @@ class ViewerWidget(QWidget):
         self.layer_list_dock = QDockWidget("Layers", self)
         self.layer_controls_dock = QDockWidget("Layer controls", self)
         self._waiting: list[QLabel] = []
+        if not defer:
+            self.load()
+            return
         for dock in (self.layer_list_dock, self.layer_controls_dock):
             dock.setWidget(self._placeholder("Loading the image viewer…"))
         self._layout.addWidget(self._placeholder("Loading the image viewer…\n\n"
                                                  "You can open a plate and build a pipeline meanwhile."))
-        if not defer:
-            self.load()
 
     def _placeholder(self, text: str) -> QLabel:
         label = QLabel(text)
