@@ -29,7 +29,7 @@ after the summary line: what the function does, in a biologist's words.
 
 Parameters the engine fills in
 ------------------------------
-A parameter named in :data:`CONTEXT_PARAMETERS` (today ``pixel_size_um``) is
+A parameter named in :data:`CONTEXT_PARAMETERS` (``pixel_size_um``, ``measure_objects``) is
 not a form field: the engine passes the plate's value (from its
 :class:`~openhcs_gui.metadata.PlateMetadata`) to every function whose signature
 declares it, unless the step sets it explicitly (see :func:`with_context`).

@@ -121,13 +121,14 @@ def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep, with_time: b
 
 def run_step(
     step: FunctionStep, images: dict[ImageKey, np.ndarray], cancel: CancelToken,
-    metadata: PlateMetadata | None = None,
+    metadata: PlateMetadata | None = None, *, measure_objects: bool = True,
 ) -> tuple[dict[ImageKey, np.ndarray], dict[str, Rows]]:
     """Apply ``step`` to one well's images; returns ``(outputs, tables)``.
 
     A function that declares ``pixel_size_um`` gets the plate's value from
     ``metadata`` (``None`` when unknown) unless the step sets it (see
-    :func:`openhcs_gui.functions.registry.with_context`).
+    :func:`openhcs_gui.functions.registry.with_context`). ``measure_objects=False``
+    (the live preview) lets segmentation skip its per-object tables.
 
     Raises
     ------
@@ -154,7 +155,7 @@ def run_step(
         for func, kwargs in chain:
             if cancel.cancelled:
                 raise RunCancelledError("Run cancelled.")
-            kwargs = with_context(func, kwargs, metadata)
+            kwargs = with_context(func, kwargs, metadata, measure_objects=measure_objects)
             box = call_function(func, stack, kwargs, cancel)  # abandoned if cancel is set meanwhile
             stack, produced = take_result(box, step.name, func_label(func), input_root=root_of(stack))
             for name, rows in produced.items():

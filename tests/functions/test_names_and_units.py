@@ -92,7 +92,7 @@ LENGTHS = {
 @pytest.mark.parametrize("name", sorted(LENGTHS))
 def test_lengths_show_their_unit_in_the_form_and_the_pixel_size_is_no_form_field(name: str) -> None:
     entry = get_function(name)
-    assert "pixel_size_um" not in entry.parameters and entry.context == ("pixel_size_um",)
+    assert "pixel_size_um" not in entry.parameters and "pixel_size_um" in entry.context
     # the form builder turns the parameters into a pydantic model (ui/forms.py): the titles carry the unit
     model = create_model("Form", **{k: (p.annotation, Field(p.default)) for k, p in entry.parameters.items()})
     um, px = LENGTHS[name]

@@ -248,3 +248,17 @@ def test_a_superseded_request_still_hands_over_its_plate(plate: Path, tmp_path: 
     assert raw.keys() == here.keys()
     for key, arr in here.items():
         np.testing.assert_array_equal(raw[key], arr)  # the small plate's pixels, not the big one's
+
+
+def test_the_preview_skips_per_object_tables_but_shows_the_same_labels(plate: Path) -> None:
+    """Images only on screen: segmentation in the preview leaves out its per-object table (half its time)."""
+    index = open_plate(plate)
+    preview = Preview(index, "A01", 1)
+    step = FunctionStep("segment_nuclei", "nuclei")
+    (seg,) = preview.run_from([step])
+    images = preview.inputs().images
+    produced, tables = run_step(step, images, CancelToken(), preview.metadata)
+    assert set(seg.images) == set(produced)
+    assert all(np.array_equal(seg.images[k], produced[k]) for k in produced)
+    assert "nuclei" in tables and "nuclei" not in seg.tables
+    assert [r["object_count"] for r in seg.tables["objects"]] == [r["object_count"] for r in tables["objects"]]
