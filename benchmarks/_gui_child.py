@@ -14,7 +14,11 @@ window, loads the bench plate and pipeline, then:
 
 Prints one JSON line. With ``OPENHCS_BENCH_PROFILE=/path/prefix`` the GUI
 thread is profiled (cProfile) during the run and the viewer opens, written to
-``prefix.run.prof`` and ``prefix.viewer.prof``.
+``prefix.run.prof`` and ``prefix.viewer.prof``. With
+``OPENHCS_BENCH_STALLS=/path/file.txt`` a thread samples the GUI thread's
+Python stack every 2 ms while a :class:`Heartbeat` runs and writes, for every
+stall over 50 ms, the stacks seen during it (cProfile gives totals, not the
+one long call that makes a stall).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Heartbeat:
 
         self.interval = interval_ms / 1000
         self.gaps: list[float] = []
+        self._stall_windows: list[tuple[float, float]] = []
         self._last = 0.0
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -46,12 +51,16 @@ class Heartbeat:
     def start(self) -> None:
         """Start recording (forgets earlier gaps)."""
         self.gaps = []
+        self._stall_windows: list[tuple[float, float]] = []
         self._last = time.perf_counter()
         self.timer.start()
+        self._sampler = _StallSampler.maybe()
 
     def stop(self) -> dict[str, float]:
         """Stop and summarise: max / p99 stall in ms, ticks, stalls over 50 ms."""
         self.timer.stop()
+        if self._sampler is not None:
+            self._sampler.stop(self._stall_windows)
         stalls = sorted(max(0.0, g - self.interval) * 1000 for g in self.gaps) or [0.0]
         return {"max_stall_ms": stalls[-1],
                 "p99_stall_ms": stalls[min(len(stalls) - 1, int(0.99 * len(stalls)))],
@@ -60,7 +69,52 @@ class Heartbeat:
     def _tick(self) -> None:
         now = time.perf_counter()
         self.gaps.append(now - self._last)
+        if now - self._last > 0.05 + self.interval:
+            self._stall_windows.append((self._last, now))
         self._last = now
+
+    _sampler: _StallSampler | None = None
+
+
+class _StallSampler:
+    """Samples the GUI thread's Python stack every 2 ms (``OPENHCS_BENCH_STALLS``)."""
+
+    def __init__(self, path: str) -> None:
+        import threading
+
+        self.path = path
+        self.gui = threading.get_ident()
+        self.samples: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="stall-sampler")
+        self._thread.start()
+
+    @classmethod
+    def maybe(cls) -> _StallSampler | None:
+        path = os.environ.get("OPENHCS_BENCH_STALLS")
+        return cls(path) if path else None
+
+    def _run(self) -> None:
+        import traceback
+
+        while not self._stop.wait(0.002):
+            frame = sys._current_frames().get(self.gui)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)[-14:]
+                self.samples.append((time.perf_counter(),
+                                     " <- ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in reversed(stack))))
+
+    def stop(self, windows: list[tuple[float, float]]) -> None:
+        from collections import Counter
+
+        self._stop.set()
+        self._thread.join()
+        with open(self.path, "a", encoding="utf-8") as out:
+            for start, end in sorted(windows, key=lambda w: w[0] - w[1])[:20]:
+                seen = Counter(s for t, s in self.samples if start <= t <= end)
+                out.write(f"stall {1000 * (end - start):.0f} ms, {sum(seen.values())} samples\n")
+                for stack, n in seen.most_common(4):
+                    out.write(f"  {n:4d}x {stack}\n")
 
 
 def _profiler(phase: str) -> cProfile.Profile | None:
