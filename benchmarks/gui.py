@@ -180,6 +180,8 @@ def _env(display: str, home: Path) -> dict[str, str]:
     env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(home / "config"),
                XDG_CACHE_HOME=str(home / "cache"), NAPARI_CONFIG=str(home / "napari.yaml"))
     env.pop("WAYLAND_DISPLAY", None)
+    # as on a user's machine, compiled bytecode is cached (the unmeasured warm-up launch writes it)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -42,6 +42,7 @@ what is wrong, instead of a crash later in the CSV, TIFF or zarr writer.
 
 from __future__ import annotations
 
+import functools
 import queue
 import re
 import sys
@@ -49,10 +50,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["POLL_SECONDS", "call_function", "take_result", "check_table_name", "root_of"]
 
@@ -63,7 +65,11 @@ POLL_SECONDS = 0.05
 
 _IMAGE_KINDS = "biuf"  # bool, signed, unsigned, floating
 _TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-_CELL_TYPES = (str, int, float, bool, np.bool_, np.integer, np.floating, np.str_)
+
+
+def _cell_types() -> tuple[type, ...]:
+    """Types a table cell may hold (numpy's scalars included; built on first use, numpy is lazy)."""
+    return (str, int, float, bool, np.bool_, np.integer, np.floating, np.str_)
 
 
 class _CallThread:
@@ -178,7 +184,7 @@ def _rows(name: str, rows: Any, step: str, func: str) -> Rows:
                     f"{_where(step, func)} returned table {name!r} with column name {column!r} in row {i}; "
                     "column names must be text."
                 )
-            if value is not None and not isinstance(value, _CELL_TYPES):
+            if value is not None and not isinstance(value, _cell_types()):
                 raise PipelineError(
                     f"{_where(step, func)} returned table {name!r} with a {type(value).__name__} in row {i}, "
                     f"column {column!r}; cells must be numbers, text, booleans or empty."
@@ -206,10 +212,10 @@ def _owned(stack: np.ndarray, input_root: Any, baseline: dict[bool, int] | None)
         return stack
     is_self = root is stack
     refs = _root_refs(stack, root)
-    if baseline is not None:  # calibration (import time): record the count of a fresh array
+    if baseline is not None:  # calibration (first use): record the count of a fresh array
         baseline[is_self] = refs
         return stack
-    if refs > _BASELINE[is_self]:
+    if refs > _baseline_refs()[is_self]:
         return stack.copy()
     return stack
 
@@ -267,12 +273,14 @@ def take_result(
     return _owned(stack, input_root, _baseline), tables
 
 
-def _calibrate() -> dict[bool, int]:
-    """Reference counts of fresh results seen by :func:`_owned` (an array, and a view of one)."""
+@functools.cache
+def _baseline_refs() -> dict[bool, int]:
+    """Reference counts of fresh results seen by :func:`_owned` (an array, and a view of one).
+
+    Measured once, on first use rather than at import (numpy is imported lazily).
+    """
     counts: dict[bool, int] = {}
     take_result([np.zeros((1, 1, 1))], "", "", None, counts)
     take_result([np.zeros((1, 1))], "", "", None, counts)
     return counts
 
-
-_BASELINE: dict[bool, int] = _calibrate()

@@ -24,14 +24,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
 from openhcs_gui.pipeline.planner import output_kind
 from openhcs_gui.pipeline.step import FunctionStep
 from openhcs_gui.pipeline.well import run_step
 from openhcs_gui.vfs.keys import ImageKey
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["Preview", "PreviewOutput", "step_signature", "display_range", "INPUT_INDEX"]
 

@@ -30,12 +30,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
 from openhcs_gui.pipeline.preview import Preview, PreviewOutput, display_range
 from openhcs_gui.pipeline.step import FunctionStep
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PreviewServer", "NotSendable", "display_copy"]
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Backend, RunStatus
 from openhcs_gui.errors import PathNotFoundError
 from openhcs_gui.pipeline.planner import ExecutionPlan
@@ -23,6 +22,8 @@ from openhcs_gui.vfs.keys import ImageKey
 
 if TYPE_CHECKING:
     from openhcs_gui.pipeline.measurements import WellMeasurement
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["WellError", "StepOutput", "RunResult", "read_csv_rows"]
 

@@ -32,13 +32,15 @@ import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
 from psygnal import EventedModel
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
 from openhcs_gui.vfs.keys import ImageKey
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["FunctionStep", "FuncItem", "func_label", "check_kwargs", "GROUP_AXES", "component_value"]
 

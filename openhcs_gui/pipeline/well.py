@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.functions.registry import with_context
@@ -47,6 +46,8 @@ from openhcs_gui.pipeline.result import WellError
 from openhcs_gui.pipeline.step import FunctionStep, component_value, func_label
 from openhcs_gui.pipeline.tables import add_physical_units, name_channels
 from openhcs_gui.vfs.keys import ImageKey
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["WorkUnit", "WellReport", "WellContext", "process_well", "run_step", "normalize_rows"]
 

@@ -15,7 +15,6 @@ from collections import defaultdict
 from functools import partial
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Backend
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import (
@@ -38,6 +38,8 @@ from openhcs_gui.ui.viewer import (
     stack_axis_labels,
 )
 from openhcs_gui.ui.workers import Task, TaskOwner
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["OutputsPanel", "load_output_layers", "RAW"]
 

@@ -117,10 +117,11 @@ class PipelineEditor(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search_changed)
         self.library = QListWidget(self)
-        for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
-            item = QListWidgetItem(f"{reg.display_name}   ({reg.category})", self.library)
-            item.setData(Qt.ItemDataRole.UserRole, reg.name)
-            item.setToolTip(reg.doc)
+        self._library_filled = False
+        # Listing the functions imports the function library (and numpy): a tenth of the
+        # app's start. The window shows first and the list fills on the next turn of the
+        # event loop, or at once when something needs it (typing a search, Add step).
+        QTimer.singleShot(0, self.fill_library)
         self._fit_library_rows()
         self.library.itemDoubleClicked.connect(self._on_library_double_clicked)
         self.add_button = QPushButton("Add step", self)
@@ -313,6 +314,17 @@ class PipelineEditor(QWidget):
         self.select_row(len(self._session.pipeline) - 1)
         return step
 
+    def fill_library(self) -> None:
+        """List the registered functions in the library (once; cheap when already done)."""
+        if self._library_filled:
+            return
+        self._library_filled = True
+        for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
+            item = QListWidgetItem(f"{reg.display_name}   ({reg.category})", self.library)
+            item.setData(Qt.ItemDataRole.UserRole, reg.name)
+            item.setToolTip(reg.doc)
+        self._fit_library_rows()
+
     def _fit_library_rows(self, rows: int = 5) -> None:
         """Size the function list to whole rows: a half-visible last row reads as a glitch.
 
@@ -332,6 +344,7 @@ class PipelineEditor(QWidget):
 
     def _on_search_changed(self, text: str) -> None:
         # the engine's search: names, descriptions and keywords ("nuclei", "count"), best match first
+        self.fill_library()
         ranked = [r.name for r in search_functions(text)]
         items = [self.library.item(i) for i in range(self.library.count())]
         for item in items:
@@ -344,6 +357,7 @@ class PipelineEditor(QWidget):
         self.add_function(item.data(Qt.ItemDataRole.UserRole))
 
     def _on_add_clicked(self) -> None:
+        self.fill_library()
         item = self.library.currentItem()
         if item is None or item.isHidden():
             self.message.emit("Pick a function in the library list first.")

@@ -14,7 +14,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,12 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Backend
 from openhcs_gui.ui.editors import FocusComboBox
 from openhcs_gui.ui.session import Session
 from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, stack_axis_labels
 from openhcs_gui.ui.well_grid import ColourBar, WellGridModel, WellGridView
 from openhcs_gui.ui.workers import Task, TaskOwner
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PlatePanel", "load_well_layers", "heatmap_choices", "measurement_text"]
 

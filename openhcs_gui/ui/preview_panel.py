@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
 from openhcs_gui.pipeline.preview import INPUT_INDEX, Preview, PreviewOutput
@@ -51,6 +51,8 @@ from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.viewer import LayerSpec, contrast_limits, plate_channel_colormap
 from openhcs_gui.ui.workers import Task, TaskOwner, main_thread_caller
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PreviewPanel", "preview_layers", "PREVIEW_GROUP"]
 

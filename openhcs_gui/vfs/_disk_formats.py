@@ -16,13 +16,15 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-import numpy as np
-import tifffile
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import InvalidPathError
 from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.vfs._physical import imagej_unit, space_unit, to_micrometre
 from openhcs_gui.vfs.keys import parse_image_name
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+
+tifffile = lazy_module("tifffile")  # imported on the first TIFF read or write, not at the app's start
 
 __all__ = ["FORMATS", "SUPPORTED_EXTENSIONS", "Reader", "Writer", "tiff_writer"]
 

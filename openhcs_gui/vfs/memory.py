@@ -19,8 +19,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import (
     InvalidPathError,
     NotWritableError,
@@ -28,6 +27,8 @@ from openhcs_gui.errors import (
     PathNotFoundError,
 )
 from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
+
+np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["MemoryBackend"]
 

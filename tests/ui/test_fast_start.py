@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_the_window_is_built_without_importing_napari(tmp_path: Path) -> None:
-    """In a fresh process: main window made and shown, napari not imported (until the event loop runs)."""
+    """In a fresh process: main window made and shown before napari, numpy and the function library load."""
     code = textwrap.dedent(f"""
         import sys
         from PySide6.QtCore import QSettings
@@ -30,6 +30,12 @@ def test_the_window_is_built_without_importing_napari(tmp_path: Path) -> None:
         window.show()
         assert window.isVisible() and not window.viewer.is_loaded
         assert [m for m in sys.modules if m.split(".")[0] == "napari"] == [], "napari imported before the window"
+        # numpy, tifffile and the function library are a fifth of the start: they load after the window shows
+        early = [m for m in ("numpy", "tifffile", "openhcs_gui.functions.filters") if m in sys.modules]
+        assert early == [], f"imported before the window: {{early}}"
+        assert window.pipeline_editor.library.count() == 0
+        app.processEvents()
+        assert window.pipeline_editor.library.count() >= 10, "the function list fills once the window is up"
         assert window.menus.actions["open_plate"].isEnabled()
         window.tasks.close()
         print("OK", window.windowTitle())
