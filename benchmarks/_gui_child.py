@@ -113,7 +113,7 @@ class _StallSampler:
             for start, end in sorted(windows, key=lambda w: w[0] - w[1])[:20]:
                 seen = Counter(s for t, s in self.samples if start <= t <= end)
                 out.write(f"stall {1000 * (end - start):.0f} ms, {sum(seen.values())} samples\n")
-                for stack, n in seen.most_common(4):
+                for stack, n in seen.most_common(int(os.environ.get("OPENHCS_BENCH_STALL_STACKS", "4"))):
                     out.write(f"  {n:4d}x {stack}\n")
 
 

@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.viewer)
         self.plate_panel = PlatePanel(self.session, self, tasks=self.tasks)
         self.config_panel = ConfigPanel(self.session, self)
-        self.pipeline_editor = PipelineEditor(self.session, self)
+        self.pipeline_editor = PipelineEditor(self.session, self, tasks=self.tasks)
         self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
         self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
         self.preview_panel = PreviewPanel(self.session, self)
@@ -129,9 +129,11 @@ class MainWindow(QMainWindow):
         if not self.viewer.is_loaded:
             self.tasks.submit(warmup.prepare_napari, name="import napari",
                               on_finished=self._on_napari_prepared, on_failed=self._on_napari_prepare_failed)
-        elif warmup.unit_registry_needed():
+            return
+        if warmup.unit_registry_needed():
             self.tasks.submit(warmup.build_unit_registry, name="warm up napari",
                               on_finished=self._on_unit_registry_built)
+        self.tasks.submit(warmup.preload_layer_modules, name="preload napari layer modules")
 
     def _on_unit_registry_built(self, registry: Any) -> None:
         warmup.install_unit_registry(registry)
@@ -139,6 +141,8 @@ class MainWindow(QMainWindow):
     def _on_napari_prepared(self, registry: Any) -> None:
         warmup.install_unit_registry(registry)
         self.viewer.load()
+        # after the viewer, not before: what the first layer imports must not delay the viewer
+        self.tasks.submit(warmup.preload_layer_modules, name="preload napari layer modules")
 
     def _on_napari_prepare_failed(self, _error: BaseException, _tb: str) -> None:
         self.viewer.load()  # imports on the GUI thread; a real failure then surfaces there

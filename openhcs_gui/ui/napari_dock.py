@@ -47,7 +47,7 @@ class OpenHCSDock(QWidget):
         self.session = Session()
         self.tasks = TaskOwner(self)
         self.plate_panel = PlatePanel(self.session, self, tasks=self.tasks)
-        self.pipeline_editor = PipelineEditor(self.session, self)
+        self.pipeline_editor = PipelineEditor(self.session, self, tasks=self.tasks)
         self.run_panel = RunPanel(self.session, self, tasks=self.tasks)
         self.outputs_panel = OutputsPanel(self.session, self, tasks=self.tasks)
         self.status = QLabel("", self)

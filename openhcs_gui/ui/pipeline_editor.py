@@ -92,6 +92,11 @@ class PipelineEditor(QWidget):
         planner column uses.
     parent
         Owning widget.
+    tasks
+        The window's workers: the function library is imported on one of them
+        (numpy, scikit-image wrappers: a few hundred ms), so the window is up
+        and responsive meanwhile. Without it the list fills on the next turn of
+        the event loop.
 
     Attributes
     ----------
@@ -105,7 +110,7 @@ class PipelineEditor(QWidget):
     save_requested = Signal()
     message = Signal(str)
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None, tasks: Any = None) -> None:
         super().__init__(parent)
         self._session = session
         self.plan: Any = None
@@ -119,9 +124,12 @@ class PipelineEditor(QWidget):
         self.library = QListWidget(self)
         self._library_filled = False
         # Listing the functions imports the function library (and numpy): a tenth of the
-        # app's start. The window shows first and the list fills on the next turn of the
-        # event loop, or at once when something needs it (typing a search, Add step).
-        QTimer.singleShot(0, self.fill_library)
+        # app's start. It is imported on a worker and the list fills when it is done, or
+        # at once if something needs it sooner (typing a search, Add step).
+        if tasks is not None:
+            tasks.submit(list_functions, name="list functions", on_finished=self.fill_library)
+        else:
+            QTimer.singleShot(0, self, self.fill_library)
         self._fit_library_rows()
         self.library.itemDoubleClicked.connect(self._on_library_double_clicked)
         self.add_button = QPushButton("Add step", self)
@@ -314,12 +322,12 @@ class PipelineEditor(QWidget):
         self.select_row(len(self._session.pipeline) - 1)
         return step
 
-    def fill_library(self) -> None:
-        """List the registered functions in the library (once; cheap when already done)."""
+    def fill_library(self, functions: list[Any] | None = None) -> None:
+        """List the registered functions in the library, once (``functions``: already listed)."""
         if self._library_filled:
             return
         self._library_filled = True
-        for reg in sorted(list_functions(), key=lambda r: (r.category, r.name)):
+        for reg in sorted(list_functions() if functions is None else functions, key=lambda r: (r.category, r.name)):
             item = QListWidgetItem(f"{reg.display_name}   ({reg.category})", self.library)
             item.setData(Qt.ItemDataRole.UserRole, reg.name)
             item.setToolTip(reg.doc)

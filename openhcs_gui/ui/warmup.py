@@ -6,6 +6,11 @@ it did so on the GUI thread, so the window froze when the first well of a
 plate opened. Here the registry is built on a worker right after the window
 appears and installed, on the GUI thread, as pint's application registry.
 
+The first image and labels layers also import, lazily and on the GUI thread,
+about 540 modules napari needs for them (pandas for layer features, parts of
+scipy and scikit-image, PyOpenGL's array handlers): 0.8 s of the first well's
+freeze on this machine. :func:`preload_layer_modules` imports them on the worker.
+
 A registry already in use is never replaced: units of two registries cannot
 be compared, so the swap happens only while pint's default registry is still
 the untouched lazy one (checked on the GUI thread, the only thread that makes
@@ -14,9 +19,24 @@ napari layers, so nothing can start using it between the check and the swap).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from typing import Any
 
-__all__ = ["unit_registry_needed", "build_unit_registry", "install_unit_registry", "prepare_napari"]
+__all__ = ["unit_registry_needed", "build_unit_registry", "install_unit_registry", "prepare_napari",
+           "preload_layer_modules", "LAYER_MODULES"]
+
+#: What napari imports lazily when its first image and labels layers are added and drawn
+#: (found by diffing ``sys.modules`` around the first ``add_image`` / ``add_labels``; a
+#: test repeats that diff so a napari upgrade that changes the list is noticed).
+LAYER_MODULES: tuple[str, ...] = (
+    "pandas",  # layer features tables
+    "scipy.ndimage", "scipy.linalg",
+    "skimage.exposure", "skimage.color", "skimage.color.colorconv", "skimage.util",
+    "napari.components.histogram",
+    "OpenGL.arrays.ctypesarrays", "OpenGL.arrays.ctypespointers", "OpenGL.arrays.nones",
+    "OpenGL.arrays.strings",  # vispy's first draw
+)
 
 
 def unit_registry_needed() -> bool:
@@ -25,6 +45,17 @@ def unit_registry_needed() -> bool:
     from pint.registry import LazyRegistry
 
     return type(pint.get_application_registry().get()) is LazyRegistry
+
+
+def preload_layer_modules() -> None:
+    """Import :data:`LAYER_MODULES` (worker thread): the first layer then imports nothing.
+
+    A module missing from this install (another napari or PyOpenGL version) is
+    skipped: it is only a head start, never a requirement.
+    """
+    for name in LAYER_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def build_unit_registry() -> Any:

@@ -21,9 +21,17 @@ pytestmark = pytest.mark.gui
 def test_the_window_is_built_without_importing_napari(tmp_path: Path) -> None:
     """In a fresh process: main window made and shown before napari, numpy and the function library load."""
     code = textwrap.dedent(f"""
-        import sys
+        import sys, threading, time
         from PySide6.QtCore import QSettings
+        from openhcs_gui.ui import pipeline_editor
         from openhcs_gui.ui.app import create_main_window, start_app
+        listed = threading.Event()  # hold the worker that lists the functions until the window is checked
+        real_list = pipeline_editor.list_functions
+        def held_list():
+            assert threading.current_thread() is not threading.main_thread(), "functions listed on the GUI thread"
+            listed.wait(60)
+            return real_list()
+        pipeline_editor.list_functions = held_list
         app = start_app()
         window = create_main_window(QSettings({str(tmp_path / "s.ini")!r}, QSettings.Format.IniFormat),
                                     defer_viewer=True)
@@ -34,7 +42,11 @@ def test_the_window_is_built_without_importing_napari(tmp_path: Path) -> None:
         early = [m for m in ("numpy", "tifffile", "openhcs_gui.functions.filters") if m in sys.modules]
         assert early == [], f"imported before the window: {{early}}"
         assert window.pipeline_editor.library.count() == 0
-        app.processEvents()
+        listed.set()
+        deadline = time.monotonic() + 60
+        while window.pipeline_editor.library.count() == 0 and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
         assert window.pipeline_editor.library.count() >= 10, "the function list fills once the window is up"
         assert window.menus.actions["open_plate"].isEnabled()
         window.tasks.close()
@@ -65,3 +77,33 @@ def test_a_well_opened_before_the_viewer_is_shown_when_it_arrives(make_main_wind
     qtbot.waitUntil(lambda: shown == ["A01"], timeout=60_000)
     assert window.viewer.is_loaded
     assert sorted(layer.name for layer in window.viewer.model.layers) == ["A01 DAPI", "A01 FITC"]
+
+
+def test_the_first_layers_import_nothing_heavy_after_the_warm_up() -> None:
+    """After ``preload_layer_modules`` (a worker), napari's first image and labels layers import no
+    pandas / scipy / scikit-image / PyOpenGL module on the GUI thread (they took 0.8 s of the first
+    well's freeze). Fails when a napari upgrade imports something new: extend ``LAYER_MODULES``."""
+    code = textwrap.dedent("""
+        import sys, threading
+        import numpy as np
+        from openhcs_gui.ui import warmup
+        from openhcs_gui.ui.viewer import import_napari
+        import_napari()
+        worker = threading.Thread(target=warmup.preload_layer_modules)
+        worker.start(); worker.join()
+        import napari
+        from PySide6.QtWidgets import QApplication
+        viewer = napari.Viewer(show=True)
+        app = QApplication.instance(); app.processEvents()
+        before = set(sys.modules)
+        viewer.add_image(np.zeros((2, 16, 16), np.uint16), channel_axis=0, name=["DAPI", "FITC"], scale=(0.65, 0.65))
+        viewer.add_labels(np.zeros((16, 16), np.int32), name="nuclei")
+        app.processEvents()
+        heavy = sorted(m for m in set(sys.modules) - before
+                       if m.split(".")[0] in ("pandas", "scipy", "skimage", "OpenGL", "dateutil"))
+        print("NEW", heavy)
+        viewer.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NEW []" in done.stdout, done.stdout[-2000:]
