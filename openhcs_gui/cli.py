@@ -146,7 +146,7 @@ def _logging(verbose: int, quiet: int) -> Iterator[None]:
 def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None, saved: Any = None) -> Any:
     """The run's config, then flags: ``--config``, else the resumed workspace's (``recorded``), else the
     settings saved with the pipeline (``saved``), else defaults."""
-    from openhcs_gui.config import GlobalPipelineConfig, load_config
+    from openhcs_gui.config import GlobalPipelineConfig, describe_validation_error, load_config
     from openhcs_gui.constants import Backend
 
     if getattr(args, "config", None):
@@ -157,9 +157,8 @@ def _config(args: argparse.Namespace, recorded: dict[str, Any] | None = None, sa
         try:
             cfg = GlobalPipelineConfig.model_validate(recorded)
         except ValidationError as e:
-            field = ".".join(str(p) for p in e.errors()[0]["loc"]) or "(top level)"
-            raise _BadInput(f"The workspace's recorded config is invalid (field '{field}': "
-                            f"{e.errors()[0]['msg']}); pass --config.") from e
+            raise _BadInput(f"The workspace's recorded config is invalid ({describe_validation_error(e, most=1)}); "
+                            "pass --config.") from e
     elif saved is not None:
         cfg = saved.model_copy(deep=True)
     else:

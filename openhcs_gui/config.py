@@ -261,13 +261,19 @@ def save_config(cfg: ConfigModel, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def describe_validation_error(err: ValidationError) -> str:
-    """Every field pydantic refused, as ``field 'a.b': reason; ...`` (one line for the user)."""
+def describe_validation_error(err: ValidationError, most: int | None = None) -> str:
+    """The fields pydantic refused, as ``field 'a.b': reason; ...`` (one line for the user).
+
+    ``most`` caps how many are named (the rest are counted: ``(and 2 more)``);
+    the project file and the CLI name only the first, a config file every one.
+    """
+    errors = err.errors(include_url=False)
     parts = []
-    for item in err.errors():
+    for item in errors[:most]:
         field = ".".join(str(p) for p in item["loc"]) or "(top level)"
         parts.append(f"field '{field}': {item['msg']}")
-    return "; ".join(parts)
+    rest = len(errors) - len(parts)
+    return "; ".join(parts) + (f" (and {rest} more)" if rest > 0 else "")
 
 
 def load_config(

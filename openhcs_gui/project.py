@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openhcs_gui import _jsonio
 from openhcs_gui._atomic import write_text_atomic
-from openhcs_gui.config import GlobalPipelineConfig
+from openhcs_gui.config import GlobalPipelineConfig, describe_validation_error
 from openhcs_gui.errors import OpenHCSError, ProjectError
 from openhcs_gui.pipeline.pipeline import Pipeline
 from openhcs_gui.pipeline.schemas import PipelineFile
@@ -153,13 +153,6 @@ def _locate(absolute: str | None, relative: str | None, project_file: str | os.P
     return Path(absolute) if absolute is not None else None
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"field '{where}': {first['msg']}{more}"
-
-
 def save_project(project: Project, path: str | os.PathLike[str]) -> Path:
     """Write ``project`` as indented JSON atomically; return the path.
 
@@ -202,7 +195,7 @@ def load_project(path: str | os.PathLike[str]) -> tuple[Project, Pipeline]:
     try:
         project = Project.model_validate(data)
     except ValidationError as e:
-        raise ProjectError(f"Project file {source} is invalid: {_describe(e)}.") from None
+        raise ProjectError(f"Project file {source} is invalid: {describe_validation_error(e, most=1)}.") from None
     try:
         pipeline = project.to_pipeline()
     except (OpenHCSError, ValueError) as e:

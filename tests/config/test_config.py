@@ -238,3 +238,15 @@ def test_events_fire_only_on_change() -> None:
     with pytest.raises(ValidationError):
         cfg.num_workers = -1
     assert seen == [3, Backend.ZARR, 5]  # a refused value emits nothing
+
+
+def test_validation_errors_read_as_one_line_naming_each_field_or_the_first() -> None:
+    """One formatter for config files, pipeline settings, project files and the CLI."""
+    from openhcs_gui.config import GlobalPipelineConfig, describe_validation_error
+
+    with pytest.raises(ValidationError) as info:
+        GlobalPipelineConfig.model_validate({"num_workers": 0, "vfs": {"intermediate_backend": "tape"}})
+    every = describe_validation_error(info.value)
+    assert every.count("field '") == 2 and "field 'num_workers'" in every and "\n" not in every
+    first = describe_validation_error(info.value, most=1)
+    assert first.count("field '") == 1 and first.endswith("(and 1 more)")
