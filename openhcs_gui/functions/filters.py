@@ -17,7 +17,7 @@ from openhcs_gui.functions._params import check_params, diameter_in_px
 from openhcs_gui.functions._stack import as_stack, dtype_range, to_dtype
 from openhcs_gui.functions.registry import register_function
 
-ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
+ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
 
 __all__ = ["gaussian_blur", "subtract_background", "normalize_percentile", "background_radius",
            "MAX_SIGMA", "MAX_RADIUS", "MAX_OBJECT_PX"]

@@ -18,7 +18,7 @@ from openhcs_gui._lazy import lazy_module
 from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.registry import register_function
 
-ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
+ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
 
 __all__ = ["count_objects", "threshold_and_measure", "segment_image"]
 

@@ -16,7 +16,7 @@ from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.registry import register_function
 from openhcs_gui.functions.segmentation import check_params
 
-ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
+ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
 
 __all__ = ["measure_quality", "focus_score", "power_log_log_slope"]
 

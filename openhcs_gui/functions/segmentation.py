@@ -54,7 +54,7 @@ from openhcs_gui.functions._stack import as_stack
 from openhcs_gui.functions.objects import Rows, object_rows, summary_row
 from openhcs_gui.functions.registry import register_function
 
-ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
+ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
 
 __all__ = [
     "segment_nuclei",

@@ -54,7 +54,7 @@ from openhcs_gui._lazy import lazy_module
 from openhcs_gui.errors import PipelineError, RunCancelledError
 from openhcs_gui.pipeline.events import CancelToken
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["POLL_SECONDS", "call_function", "take_result", "check_table_name", "root_of"]
 

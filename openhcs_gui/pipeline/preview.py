@@ -32,7 +32,7 @@ from openhcs_gui.pipeline.step import FunctionStep
 from openhcs_gui.pipeline.well import run_step
 from openhcs_gui.vfs.keys import ImageKey
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["Preview", "PreviewOutput", "step_signature", "display_range", "INPUT_INDEX"]
 

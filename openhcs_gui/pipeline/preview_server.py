@@ -36,7 +36,7 @@ from openhcs_gui.pipeline.events import CancelToken
 from openhcs_gui.pipeline.preview import Preview, PreviewOutput, display_range
 from openhcs_gui.pipeline.step import FunctionStep
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PreviewServer", "NotSendable", "display_copy"]
 

@@ -23,7 +23,7 @@ from openhcs_gui.vfs.keys import ImageKey
 if TYPE_CHECKING:
     from openhcs_gui.pipeline.measurements import WellMeasurement
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["WellError", "StepOutput", "RunResult", "read_csv_rows"]
 

@@ -40,7 +40,7 @@ from openhcs_gui.constants import Backend, Component
 from openhcs_gui.errors import PipelineError
 from openhcs_gui.vfs.keys import ImageKey
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["FunctionStep", "FuncItem", "func_label", "check_kwargs", "GROUP_AXES", "component_value"]
 

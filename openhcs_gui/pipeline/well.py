@@ -47,7 +47,7 @@ from openhcs_gui.pipeline.step import FunctionStep, component_value, func_label
 from openhcs_gui.pipeline.tables import add_physical_units, name_channels
 from openhcs_gui.vfs.keys import ImageKey
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["WorkUnit", "WellReport", "WellContext", "process_well", "run_step", "normalize_rows"]
 

@@ -38,7 +38,7 @@ from openhcs_gui.plates._metaxpress import metaseries_description, write_htd
 from openhcs_gui.plates._opera_xml import write_index_xml
 from openhcs_gui.vfs.keys import split_well, well_name
 
-ndi = lazy_module("scipy.ndimage")  # imported on first use: listing the functions stays quick
+ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
 
 __all__ = [
     "make_synthetic_plate",

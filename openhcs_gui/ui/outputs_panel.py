@@ -39,7 +39,7 @@ from openhcs_gui.ui.viewer import (
 )
 from openhcs_gui.ui.workers import Task, TaskOwner
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["OutputsPanel", "load_output_layers", "RAW"]
 

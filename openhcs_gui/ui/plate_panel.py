@@ -31,7 +31,7 @@ from openhcs_gui.ui.viewer import LayerSpec, channel_colormap, contrast_limits, 
 from openhcs_gui.ui.well_grid import ColourBar, WellGridModel, WellGridView
 from openhcs_gui.ui.workers import Task, TaskOwner
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PlatePanel", "load_well_layers", "heatmap_choices", "measurement_text"]
 

@@ -52,7 +52,7 @@ from openhcs_gui.ui.session import Session, copy_step
 from openhcs_gui.ui.viewer import LayerSpec, contrast_limits, plate_channel_colormap
 from openhcs_gui.ui.workers import Task, TaskOwner, main_thread_caller
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PreviewPanel", "preview_layers", "PREVIEW_GROUP"]
 

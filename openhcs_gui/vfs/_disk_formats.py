@@ -22,9 +22,9 @@ from openhcs_gui.metadata import PlateMetadata
 from openhcs_gui.vfs._physical import imagej_unit, space_unit, to_micrometre
 from openhcs_gui.vfs.keys import parse_image_name
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
-tifffile = lazy_module("tifffile")  # imported on the first TIFF read or write, not at the app's start
+tifffile = lazy_module("tifffile", globals())  # imported on the first TIFF read or write, not at the app's start
 
 __all__ = ["FORMATS", "SUPPORTED_EXTENSIONS", "Reader", "Writer", "tiff_writer"]
 

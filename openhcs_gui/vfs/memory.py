@@ -28,7 +28,7 @@ from openhcs_gui.errors import (
 )
 from openhcs_gui.vfs.base import PathLike, StorageBackend, normalize_path
 
-np = lazy_module("numpy")  # imported on first use: the desktop window shows before numpy loads
+np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["MemoryBackend"]
 
