@@ -51,14 +51,13 @@ def lazy_exports(
 class _LazyModule:
     """A module imported on its first attribute access.
 
-    Given the importing module's ``globals()``, the first access also rebinds
-    the name there to the real module, so every later ``np.zeros`` is a plain
-    global lookup: a proxy's ``__getattr__`` costs ~2 µs per access, which a
+    The first access also rebinds the importing module's name to the real
+    module, so every later ``np.zeros`` is a plain global lookup: a proxy's ``__getattr__`` costs ~2 µs per access, which a
     per-image hot path (the memory backend, a function call's result check)
     cannot afford. Tests that monkeypatch the real module then see their patch.
     """
 
-    def __init__(self, name: str, namespace: dict[str, Any] | None) -> None:
+    def __init__(self, name: str, namespace: dict[str, Any]) -> None:
         self._name = name
         self._namespace = namespace
 
@@ -66,24 +65,22 @@ class _LazyModule:
         # import_module, not sys.modules: a module another thread is still importing is
         # waited for rather than read half-initialised
         module = importlib.import_module(self._name)
-        namespace = self._namespace
-        if namespace is not None:
-            for key, value in list(namespace.items()):
-                if value is self:
-                    namespace[key] = module
+        for key, value in list(self._namespace.items()):
+            if value is self:
+                self._namespace[key] = module
         return getattr(module, attr)
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"
 
 
-def lazy_module(name: str, namespace: dict[str, Any] | None = None) -> Any:
+def lazy_module(name: str, namespace: dict[str, Any]) -> Any:
     """``name`` (e.g. ``"scipy.ndimage"``), imported when first used rather than now.
 
     The function library is imported to list its functions (names, parameters,
     docstrings) when the window opens; scipy's ``ndimage`` alone took a third of
     the desktop app's start and is only needed once an image is processed.
-    Pass the caller's ``globals()`` as ``namespace``: the name bound to the
-    proxy is then rebound to the real module on first use (no cost afterwards).
+    ``namespace`` is the caller's ``globals()``: the name bound to the proxy is
+    rebound to the real module on first use (no cost afterwards).
     """
     return _LazyModule(name, namespace)

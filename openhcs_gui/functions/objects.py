@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Rows", "object_rows", "summary_row", "SHAPE_COLUMNS", "INTENSITY_COLUMNS", "intensity_columns"]
+__all__ = ["Rows", "object_rows", "summary_row", "count_column", "SHAPE_COLUMNS", "INTENSITY_COLUMNS",
+           "intensity_columns"]
 
 Rows = list[dict[str, Any]]
 
@@ -111,6 +112,11 @@ def object_rows(
     ]
 
 
+def count_column(prefix: str = "") -> str:
+    """Name of the per-image object count: ``object_count``, or ``<prefix>count`` (``cell_count``)."""
+    return f"{prefix}count" if prefix else "object_count"
+
+
 def _mean(rows: Rows, column: str) -> float:
     return float(np.mean([r[column] for r in rows])) if rows else float("nan")
 
@@ -135,7 +141,7 @@ def summary_row(rows: Rows, n_channels: int | None = None, *, prefix: str = "") 
         ``mean_equivalent_diameter_px`` and ``mean_<intensity column>`` for every
         intensity column; NaN means when there are no objects.
     """
-    out: dict[str, Any] = {f"{prefix}count" if prefix else "object_count": len(rows)}
+    out: dict[str, Any] = {count_column(prefix): len(rows)}
     for column in ("area_px2", "equivalent_diameter_px", *intensity_columns(n_channels)):
         name = column if column.startswith("mean_") else f"mean_{column}"
         out[f"{prefix}{name}"] = _mean(rows, column)

@@ -51,7 +51,7 @@ from openhcs_gui._lazy import lazy_module
 from openhcs_gui.constants import Component
 from openhcs_gui.functions._params import check_params, diameter_in_px, labels_output
 from openhcs_gui.functions._stack import as_stack
-from openhcs_gui.functions.objects import Rows, object_rows, summary_row
+from openhcs_gui.functions.objects import Rows, count_column, object_rows, summary_row
 from openhcs_gui.functions.registry import register_function
 
 ndi = lazy_module("scipy.ndimage", globals())  # imported on first use: listing the functions stays quick
@@ -213,7 +213,7 @@ def cell_labels(
 
 def _count_only(labels: np.ndarray, prefix: str = "") -> dict[str, int]:
     """The per-image row when objects are not measured: the count (labels are numbered 1..k)."""
-    return {f"{prefix}count" if prefix else "object_count": int(labels.max(initial=0))}
+    return {count_column(prefix): int(labels.max(initial=0))}
 
 
 def _drop_unmatched(nuclei: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

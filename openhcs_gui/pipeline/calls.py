@@ -67,8 +67,9 @@ _IMAGE_KINDS = "biuf"  # bool, signed, unsigned, floating
 _TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
+@functools.cache
 def _cell_types() -> tuple[type, ...]:
-    """Types a table cell may hold (numpy's scalars included; built on first use, numpy is lazy)."""
+    """Types a table cell may hold (numpy's scalars included; built once, on first use: numpy is lazy)."""
     return (str, int, float, bool, np.bool_, np.integer, np.floating, np.str_)
 
 
