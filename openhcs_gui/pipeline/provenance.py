@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_LIBRARIES = ("numpy", "zarr", "numcodecs", "tifffile", "scikit-image", "scipy", "pydantic", "psygnal")
+_LIBRARIES = ("numpy", "zarr", "numcodecs", "tifffile", "scikit-image", "scipy", "edt", "pydantic", "psygnal")
 
 
 def software_versions() -> dict[str, str]:

@@ -18,11 +18,13 @@ and stored without a copy unless another owner still holds their memory (see
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +124,7 @@ def _identify(rows: Rows, keys: list[ImageKey], step: FunctionStep, with_time: b
 
 def run_step(
     step: FunctionStep, images: dict[ImageKey, np.ndarray], cancel: CancelToken,
-    metadata: PlateMetadata | None = None, *, measure_objects: bool = True,
+    metadata: PlateMetadata | None = None, *, measure_objects: bool = True, threads: int = 1,
 ) -> tuple[dict[ImageKey, np.ndarray], dict[str, Rows]]:
     """Apply ``step`` to one well's images; returns ``(outputs, tables)``.
 
@@ -130,6 +132,9 @@ def run_step(
     ``metadata`` (``None`` when unknown) unless the step sets it (see
     :func:`openhcs_gui.functions.registry.with_context`). ``measure_objects=False``
     (the live preview) lets segmentation skip its per-object tables.
+    ``threads`` > 1 calls the step's groups (e.g. one per channel) side by side:
+    the live preview, where one site is all there is to do (a run keeps 1: its
+    wells already fill the cores). Outputs and table rows keep the groups' order.
 
     Raises
     ------
@@ -139,32 +144,47 @@ def run_step(
         When a function returns something that is not a stack of the right size
         and dtype, or a malformed table (one line naming step and function).
     """
-    outputs: dict[ImageKey, np.ndarray] = {}
-    tables: dict[str, Rows] = {}
     labels_step = output_kind(step.func) == "labels"
     with_time = any(k.t != 1 for k in images)  # rows name their time point on a time-lapse plate
-    for group in step.groups(list(images)).values():
+
+    def one_group(group: list[ImageKey]) -> tuple[dict[ImageKey, np.ndarray], list[tuple[str, Rows]]]:
         channel = group[0].channel if step.group_by is not None else None
         chain = step.chain_for(channel)
         if chain is None:  # channel not handled by a dict func: pass through...
-            if not labels_step:  # ...unless the step makes labels: a raw image is no label image
-                outputs.update({k: images[k] for k in group})
-            continue
+            # ...unless the step makes labels: a raw image is no label image
+            return ({} if labels_step else {k: images[k] for k in group}), []
         stack = np.stack([images[k] for k in group])
         stack.flags.writeable = False  # functions must copy before editing in place
         keys = list(group)
+        rows: list[tuple[str, Rows]] = []
         for func, kwargs in chain:
             if cancel.cancelled:
                 raise RunCancelledError("Run cancelled.")
             kwargs = with_context(func, kwargs, metadata, measure_objects=measure_objects)
             box = call_function(func, stack, kwargs, cancel)  # abandoned if cancel is set meanwhile
             stack, produced = take_result(box, step.name, func_label(func), input_root=root_of(stack))
-            for name, rows in produced.items():
-                tables.setdefault(name, []).extend(_identify(rows, keys, step, with_time))
+            rows.extend((name, _identify(table, keys, step, with_time)) for name, table in produced.items())
             keys = step.output_keys(keys, len(stack))
-        for key, image in zip(keys, stack, strict=True):
-            outputs[key] = image
+        return dict(zip(keys, stack, strict=True)), rows
+
+    groups = list(step.groups(list(images)).values())
+    if threads > 1 and len(groups) > 1:
+        done = list(_group_pool(min(threads, len(groups))).map(one_group, groups))
+    else:
+        done = [one_group(group) for group in groups]
+    outputs: dict[ImageKey, np.ndarray] = {}
+    tables: dict[str, Rows] = {}
+    for produced_images, rows in done:
+        outputs.update(produced_images)
+        for name, table in rows:
+            tables.setdefault(name, []).extend(table)
     return outputs, tables
+
+
+@functools.cache
+def _group_pool(threads: int) -> ThreadPoolExecutor:
+    """Threads kept for :func:`run_step`'s side-by-side groups (each keeps its own call thread)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="openhcs-group")
 
 
 def _load_inputs(unit: WorkUnit, fm: Any) -> dict[ImageKey, np.ndarray]:
