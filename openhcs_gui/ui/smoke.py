@@ -6,7 +6,7 @@ the real main window through a whole session and reports on it:
 
 1. open the main window (the one ``openhcs-gui`` shows) with throw-away settings;
 2. write a small synthetic plate (worker thread, like every engine call);
-3. ``open_plate`` → wait for ``plate_opened`` and the raw images in napari;
+3. ``open_plate`` → wait for ``plate_opened``, click the first well → its raw images in napari;
 4. ``load_pipeline(demo_pipeline.json)`` (its last step writes OME-Zarr);
 5. ``start_run()`` — what the Run button calls — and wait for ``run_finished``;
 6. ``show_output(last step, first well)`` → the zarr output opens in napari;
@@ -269,6 +269,7 @@ def _session(report: _Report, output_dir: Path) -> None:
             window.plate_panel.well_layers_ready.connect(lambda w, _layers: raw_wells.append(w))
             (plate,) = _wait(lambda: window.open_plate(plate_dir), window.plate_opened,
                              "opening the plate", 120, (window.error_reported,))
+            window.plate_panel.show_well(plate.wells[0])  # what a click on the well does
             _wait_until(lambda: bool(raw_wells), "showing the first well's raw images", 60)
         report.write(plate={"path": str(plate_dir), "format": plate.format, "wells": plate.wells,
                             "sites": plate.sites, "channels": plate.channels})

@@ -154,9 +154,15 @@ class WellGridModel(QAbstractTableModel):
     def cell_colour(self, index: _Index) -> QColor | None:
         """Fill of a cell as the heatmap shows it: red if failed, its value's colour, else ``None``."""
         well = self.well_at(index)
-        if well is None:
-            return None
+        return None if well is None else self.fill_of(well)
+
+    def fill_of(self, well: str) -> QColor | None:
+        """Fill of ``well`` as the heatmap shows it: red if failed, its value's colour, else ``None``."""
         return FAILED_COLOUR if well in self._failed else self._colours.get(well)
+
+    def wells_by_row(self) -> list[list[str | None]]:
+        """The grid's wells, row by row (``None`` for a gap); read-only."""
+        return self._names
 
     def index_of(self, well: str) -> QModelIndex:
         """The cell of ``well``."""
@@ -246,7 +252,9 @@ class _CellDelegate(QStyledItemDelegate):
 
     Cells too small for text (a fitted 384/1536-well plate) are painted as a
     plain coloured square: the styled path asks the model a dozen roles per
-    cell and made a 1536-well repaint cost ~100 ms on the GUI thread.
+    cell and made a 1536-well repaint cost ~100 ms on the GUI thread. The view
+    paints such grids itself in one pass (:meth:`WellGridView.paintEvent`);
+    this path is what remains for a view that does not.
     """
 
     SMALL = 16
@@ -409,6 +417,47 @@ class WellGridView(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.fit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """Cells too small for text are filled in one pass over the model's rows.
+
+        Qt's item painting calls the delegate once per cell (1536 Python calls
+        and option set-ups: a 1536-well repaint took 31-45 ms of the GUI thread,
+        most of the time the window froze while such a plate opened); filling
+        the same squares from one loop takes a few milliseconds.
+        """
+        model = self.model()
+        cell = self.cell_size()
+        if cell >= _CellDelegate.SMALL or not hasattr(model, "wells_by_row"):
+            super().paintEvent(event)
+            return
+        painter = QPainter(self.viewport())
+        area = event.rect()
+        first_row, last_row = self._visible(self.rowAt(area.top()), self.rowAt(area.bottom()), model.rowCount())
+        first_col, last_col = self._visible(self.columnAt(area.left()), self.columnAt(area.right()),
+                                            model.columnCount())
+        xs = [self.columnViewportPosition(c) for c in range(first_col, last_col + 1)]
+        gap = 1 if cell > 3 else 0
+        selected = {(i.row(), i.column()) for i in self.selectionModel().selectedIndexes()} \
+            if self.selectionModel() is not None else set()
+        present = _CellDelegate.PRESENT
+        rows = model.wells_by_row()
+        for r in range(first_row, last_row + 1):
+            y = self.rowViewportPosition(r)
+            names = rows[r]
+            for x, c in zip(xs, range(first_col, last_col + 1), strict=True):
+                well = names[c]
+                if well is not None:
+                    painter.fillRect(x, y, cell - gap, cell - gap, model.fill_of(well) or present)
+        painter.setPen(_CellDelegate.SELECTED)
+        for r, c in selected:
+            painter.drawRect(self.columnViewportPosition(c), self.rowViewportPosition(r), cell - 1, cell - 1)
+        painter.end()
+
+    @staticmethod
+    def _visible(first: int, last: int, count: int) -> tuple[int, int]:
+        """Index range of rows/columns under a rectangle (-1 from Qt means beyond the last one)."""
+        return max(first, 0), (count - 1 if last < 0 else last)
 
 
 class ColourBar(QWidget):

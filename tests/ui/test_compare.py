@@ -23,6 +23,7 @@ def _steps() -> list[FunctionStep]:
 def _open(window, qtbot, plate: Path) -> None:
     with qtbot.waitSignal(window.plate_opened, timeout=30000):
         window.open_plate(plate)
+    window.plate_panel.show_well("A01")  # a click on the well
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)
     window.session.replace_pipeline(Pipeline(_steps()))
 

@@ -73,7 +73,9 @@ def test_a_well_opened_before_the_viewer_is_shown_when_it_arrives(make_main_wind
     window = make_main_window(show=True, defer_viewer=True)
     shown: list[str] = []
     window.plate_panel.well_layers_ready.connect(lambda well, _layers: shown.append(well))
-    window.open_plate(small_plate)  # at once, before the event loop has run the warm-up
+    with qtbot.waitSignal(window.plate_opened, timeout=60_000):
+        window.open_plate(small_plate)  # at once, before the event loop has run the warm-up
+    window.plate_panel.show_well("A01")  # a click, most likely before napari is there
     qtbot.waitUntil(lambda: shown == ["A01"], timeout=60_000)
     assert window.viewer.is_loaded
     assert sorted(layer.name for layer in window.viewer.model.layers) == ["A01 DAPI", "A01 FITC"]

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.gui
 def _run(window, qtbot, plate: Path):
     with qtbot.waitSignal(window.plate_opened, timeout=30000):
         window.open_plate(plate)
+    window.plate_panel.show_well("A01")  # a click on the well
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)
     window.session.replace_pipeline(Pipeline([FunctionStep("gaussian_blur", "blur", sigma=1.0),
                                               FunctionStep("segment_nuclei", "nuclei")]))

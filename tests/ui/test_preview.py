@@ -112,7 +112,8 @@ def test_a_newer_edit_cancels_the_stale_preview(make_main_window, small_plate: P
         window.open_plate(small_plate)
     panel = window.preview_panel
     panel.set_active(True)
-    qtbot.waitUntil(lambda: panel.well == "A01", timeout=20000)  # the first well is shown on open
+    window.plate_panel.show_well("A01")  # a click on the well
+    qtbot.waitUntil(lambda: panel.well == "A01", timeout=20000)
     window.session.replace_pipeline(Pipeline([FunctionStep(gated_copy, "held")]))
     qtbot.waitUntil(ENTERED.is_set, timeout=20000)
     stale = panel.task

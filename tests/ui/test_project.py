@@ -26,6 +26,7 @@ def test_save_quit_relaunch_restores_plate_pipeline_config_and_results(
     with qtbot.waitSignal(window.plate_opened, timeout=30000):
         window.open_plate(small_plate)
     assert _dirty(window)
+    window.plate_panel.show_well("A01")  # a click on the well
     window.pipeline_editor.add_function("gaussian_blur")
     window.pipeline_editor.add_function("count_objects")
     window.session.pipeline[0].kwargs = {"sigma": 1.25}

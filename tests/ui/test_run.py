@@ -35,7 +35,9 @@ def _double_click(qtbot, tree, item) -> None:
 def test_whole_run_from_the_gui(make_main_window, small_plate: Path, qtbot) -> None:
     window = make_main_window(show=True)
     open_plate_and_wait(window, qtbot, small_plate)
-    qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # first well's raw channels
+    assert len(window.viewer.layers) == 0  # opening a plate loads no images by itself
+    window.plate_panel.show_well("A01")  # a click on the well
+    qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # its raw channels
     assert [layer.name for layer in window.viewer.layers] == ["A01 DAPI", "A01 FITC"]  # names from the plate's HTD
     _demo_pipeline(window, qtbot)
     window.session.cfg.num_workers = 2

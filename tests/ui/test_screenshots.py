@@ -38,6 +38,7 @@ def test_key_states(make_main_window, tmp_path: Path, qtbot, screenshot_dir: Pat
 
     with qtbot.waitSignal(window.plate_opened, timeout=30000):
         window.open_plate(plate)
+    window.plate_panel.show_well("A01")  # a click on the well
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)
     _save(window, qtbot, screenshot_dir / "02_plate_open.png")
 

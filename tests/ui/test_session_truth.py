@@ -218,9 +218,11 @@ def test_a_well_read_late_for_the_old_plate_is_not_shown_for_the_new(
     gate = _gate(monkeypatch, plate_panel, "load_well_layers", lambda plate, well: Path(plate.path).resolve() == small_plate.resolve())
     shown: list[str] = []
     window.plate_panel.well_layers_ready.connect(lambda well, _layers: shown.append(well))
-    open_plate_and_wait(window, qtbot, small_plate)  # its first well is being read (slowly)
+    open_plate_and_wait(window, qtbot, small_plate)
+    window.plate_panel.show_well("A01")  # read slowly
     other = make_synthetic_plate(tmp_path / "plate2", wells=["C03"], sites=1, channels=2, shape=(64, 64))
     open_plate_and_wait(window, qtbot, other)
+    window.plate_panel.show_well("C03")
     qtbot.waitUntil(lambda: shown == ["C03"], timeout=30_000)
     gate.set()  # plate 1's A01 arrives now
     _settle(qtbot)

@@ -84,6 +84,7 @@ def test_dropping_a_plate_folder_opens_the_plate(make_main_window, small_plate: 
     with qtbot.waitSignal(window.plate_opened, timeout=30000) as blocker:
         _drop(window.viewer.qt_viewer, [small_plate])
     assert blocker.args[0].wells == ["A01", "A02", "B01", "B02"]
+    window.plate_panel.show_well("A01")  # a click on the well
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)  # read by our loader, not napari's
     assert window.viewer.layers[0].metadata["source"] == "plate"
     assert not window.viewer.model.canvas.overlays["text"].visible

@@ -44,6 +44,7 @@ def test_every_dock_shows_its_essential_controls(make_main_window, small_plate: 
     with qtbot.waitSignal(window.pipeline_loaded, timeout=10000):
         window.load_pipeline(demo_pipeline_path())
     window.pipeline_editor.select_row(1)  # subtract background: three parameters
+    window.plate_panel.show_well("A01")  # a click on the well
     qtbot.waitUntil(lambda: len(window.viewer.layers) == 2, timeout=20000)
     qtbot.wait(400)
     assert window.grab().save(str(screenshot_dir / f"window_{size[0]}x{size[1]}.png"))
