@@ -164,6 +164,7 @@ def main(argv: list[str]) -> int:
     window.open_plate(plate_path)
     if not _wait(app, lambda: "plate" in state, 120):
         raise RuntimeError("the plate did not open within 120 s")
+    window.plate_panel.show_well(state["plate"].wells[0])  # a click: its raw images, as a user looks first
     window.session.replace_pipeline(build_pipeline())
     window.session.cfg.materialization_defaults.output_path = out / "runs"
     from openhcs_gui.ui import workers

@@ -160,6 +160,7 @@ def _child(argv: list[str]) -> int:
     panel = window.preview_panel
     panel.set_active(True)
     panel.show_step(0)
+    window.plate_panel.show_well("A01")  # a click on the well
     if not _wait(app, lambda: "outputs" in state and panel.well == "A01", 600):
         raise RuntimeError("the first preview did not finish within 600 s")
     workers.wait_idle(timeout=60)
