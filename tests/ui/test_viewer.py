@@ -147,3 +147,42 @@ def test_opening_another_plate_lets_the_old_results_go(make_main_window, small_p
     with qtbot.waitSignal(window.plate_opened, timeout=30000):
         window.open_plate(small_plate)
     assert window.session.result is None
+
+
+def test_preview_labels_are_refilled_in_place_pyramid_and_all(make_main_window, qtbot) -> None:
+    """A live-preview edit shows new labels in the same layer and buffer (napari rebuilds a Labels
+    layer's colormap shader when ``data`` is replaced: a shader compile per edit with software GL)."""
+    from openhcs_gui.ui.preview_panel import _pyramid
+    from openhcs_gui.ui.viewer import LayerSpec
+
+    window = make_main_window(show=True)
+    viewer = window.viewer
+    rng = np.random.default_rng(0)
+
+    def labels(shape: tuple[int, int]) -> np.ndarray:
+        out = rng.integers(0, 40, shape).astype(np.uint16)
+        out.flags.writeable = False  # preview outputs are read-only and shared with its cache
+        return out
+
+    def spec(data: np.ndarray) -> LayerSpec:
+        return LayerSpec(name="preview 2.nuclei DAPI", data=_pyramid(data), multiscale=True, contrast=(0.0, 1.0),
+                         kind="labels", metadata={"source": "preview"})
+
+    first, second = labels((1024, 1024)), labels((1024, 1024))
+    (layer,) = viewer.put_layers([spec(first)], "preview")
+    buffer = layer.data[0]
+    assert buffer is not first and buffer.flags.writeable
+    np.testing.assert_array_equal(buffer, first)
+    qtbot.wait(50)
+
+    (again,) = viewer.put_layers([spec(second)], "preview")
+    assert again is layer and layer.data[0] is buffer  # same layer, same buffer: refilled
+    np.testing.assert_array_equal(layer.data[0], second)
+    np.testing.assert_array_equal(layer.data[1], second[::2, ::2])  # the level napari draws at this zoom
+    assert not np.array_equal(first, second) and not first.flags.writeable  # the source is left as it was
+
+    smaller = labels((512, 512))  # a site of another size: the layer gets the new array
+    (third,) = viewer.put_layers([LayerSpec(name="preview 2.nuclei DAPI", data=smaller, contrast=(0.0, 1.0),
+                                            kind="labels", metadata={})], "preview")
+    assert third.data.shape == (512, 512)
+    np.testing.assert_array_equal(third.data, smaller)
