@@ -13,9 +13,18 @@ the call it replaces (checked in ``tests/functions/test_fast_ops.py``):
   (the iterations read means off one sorted copy instead of masking the
   whole image twice per iteration: 40 -> 20 ms; equal up to float rounding
   of the means, far below the image's own precision);
-* :func:`seeded_split` = ``watershed(image, markers, mask=mask)`` when each
-  8-connected region of ``mask`` is flooded on its own: only regions holding
-  two or more seeds are flooded, a one-seed region is filled directly.
+* :func:`seeded_split` ~ ``watershed(image, markers, mask=mask)``: only
+  regions holding two or more seeds are flooded, a one-seed region is filled
+  directly. Equal labels wherever the flooding order is defined; a pixel two
+  seeds reach at exactly the same height (on the line between two touching
+  nuclei) may go to the other one, because scikit-image breaks such ties by
+  its heap's internal order, which depends on every other region of the
+  image. Here a region's labels depend on that region alone.
+
+Checked against the scipy / scikit-image calls on 66 fields (64 synthetic,
+2 demo 1024²) x 5 parameter sets: the same object count in all 330, identical
+labels in 302, a few dividing-line pixels differ in 28 (2-100 px of ~10^5);
+identical labels on the real DSB 2018 image (125 nuclei).
 """
 
 from __future__ import annotations
@@ -90,14 +99,15 @@ def threshold_li(image: np.ndarray) -> float:
 
 
 def seeded_split(image: np.ndarray, markers: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """Seeded watershed of ``image`` inside ``regions > 0``; the same labels as flooding it all.
+    """Seeded watershed of ``image`` inside ``regions > 0``, flooding only where two seeds compete.
 
     ``regions`` are the 8-connected regions of the mask and every marker lies
     in one region. Flooding never crosses from one region to another, so a
     region with one seed needs no flooding: its pixels 4-connected to the seed
     take the seed's id, as the watershed would give them (the rest stay 0).
-    Only regions with two or more seeds are flooded; the flooding order inside
-    a region does not depend on the other regions, so their labels are the same too.
+    Regions with two or more seeds are flooded together; ties between two
+    seeds at equal height may be broken differently from a flood of the whole
+    mask (see the module docstring), nothing else differs.
     """
     from skimage.segmentation import watershed
 
