@@ -299,21 +299,26 @@ def plate_open_figures(workdir: Path) -> list[Figure]:
         raise RuntimeError(f"plate-open child failed:\n{proc.stderr[-3000:]}")
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     first, alone = r["first_well"], r["napari_alone"]
-    return [Figure("gui.plate_open_stall", "GUI max main-thread stall while a 1536-well plate opens",
-                   r["max_stall_ms"], r["idle"]["max_stall_ms"], "ms", r["max_stall_ms"], "< 50",
-                   "max stall in ms (baseline: same heartbeat on the idle window)",
-                   note=f"1366×768 window, napari loaded; scan + {r['grid'][0]}×{r['grid'][1]} grid "
-                        f"({r['cell_px']} px cells) + 1536-value heatmap, painted, "
-                        f"in {r['open_s']:.2f} s; p99 stall {r['p99_stall_ms']:.1f} ms, "
-                        f"{r['stalls_over_50ms']} stalls > 50 ms",
-                   extra=r),
-            Figure("gui.first_well_stall", "GUI max main-thread stall: click a well -> its images in napari",
-                   first["max_stall_ms"], alone["max_stall_ms"], "ms", first["max_stall_ms"], "report",
-                   "max stall in ms (baseline: napari alone adding the same arrays as its first layers)",
-                   note=f"well A01 of the 1536-well plate (1 channel, 2 sites), "
-                        f"{first['seconds']:.2f} s to painted; p99 {first['p99_stall_ms']:.1f} ms; "
-                        f"napari alone: max {alone['max_stall_ms']:.0f} ms, p99 {alone['p99_stall_ms']:.1f} ms",
-                   extra={"first_well": first, "napari_alone": alone})]
+    return [_stall_figure("gui.plate_open_stall", "GUI max main-thread stall while a 1536-well plate opens",
+                          r, r["idle"], "same heartbeat on the idle window", "< 50",
+                          f"1366×768 window, napari loaded; scan + {r['grid'][0]}×{r['grid'][1]} grid "
+                          f"({r['cell_px']} px cells) + 1536-value heatmap, painted, in {r['open_s']:.2f} s",
+                          extra=r),
+            _stall_figure("gui.first_well_stall", "GUI max main-thread stall: click a well -> its images in napari",
+                          first, alone, "napari alone adding the same arrays as its first layers", "report",
+                          f"well A01 of the 1536-well plate (1 channel, 2 sites), {first['seconds']:.2f} s to "
+                          f"painted; napari alone: max {alone['max_stall_ms']:.0f} ms, "
+                          f"p99 {alone['p99_stall_ms']:.1f} ms",
+                          extra={"first_well": first, "napari_alone": alone})]
+
+
+def _stall_figure(key: str, title: str, ours: dict[str, Any], baseline: dict[str, Any], baseline_is: str,
+                  target: str, what: str, extra: dict[str, Any]) -> Figure:
+    """A GUI-stall figure: max stall of ``ours`` against ``baseline``'s, p99 and count in the note."""
+    return Figure(key, title, ours["max_stall_ms"], baseline["max_stall_ms"], "ms", ours["max_stall_ms"], target,
+                  f"max stall in ms (baseline: {baseline_is})",
+                  note=f"{what}; p99 stall {ours['p99_stall_ms']:.1f} ms, {ours['stalls_over_50ms']} stalls > 50 ms",
+                  extra=extra)
 
 
 def run_figures(plate: BenchPlate, workdir: Path) -> list[Figure]:
