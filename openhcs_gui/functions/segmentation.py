@@ -5,7 +5,9 @@ splitting of touching nuclei (distance transform + seeded watershed, seeds
 at least half a typical radius apart) and a size filter derived from the
 typical diameter. Cells (secondary objects) grow from the nuclei into a
 cytoplasm channel by a seeded watershed, so cell *k* belongs to nucleus *k*.
-Everything is scikit-image / scipy; the per-object tables come from
+Everything is scikit-image / scipy (the distance transform, hole filling,
+Li's threshold and the seeded split through the faster equivalents of
+:mod:`openhcs_gui.functions._fast_ops`); the per-object tables come from
 ``regionprops_table`` (see :mod:`openhcs_gui.functions.objects`).
 
 Two ways to feed a segmentation step
