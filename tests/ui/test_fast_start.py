@@ -109,3 +109,19 @@ def test_the_first_layers_import_nothing_heavy_after_the_warm_up() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "NEW []" in done.stdout, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("defer_viewer", [True, False])
+def test_the_warm_up_preloads_layer_modules_then_freezes_the_start_up_heap(make_main_window, qtbot, monkeypatch,
+                                                                            defer_viewer: bool) -> None:
+    """Both start paths end the warm-up with ``gc.freeze``: a full collection walking napari's ~280 000
+    objects froze the window for ~135 ms while a 1536-well plate opened."""
+    from openhcs_gui.ui import warmup
+
+    events: list[str] = []
+    preload, freeze = warmup.preload_layer_modules, warmup.freeze_startup_heap
+    monkeypatch.setattr(warmup, "preload_layer_modules", lambda: (preload(), events.append("preloaded")))
+    monkeypatch.setattr(warmup, "freeze_startup_heap", lambda: (freeze(), events.append("frozen")))
+    window = make_main_window(show=True, defer_viewer=defer_viewer)
+    qtbot.waitUntil(lambda: window.viewer.is_loaded and "frozen" in events, timeout=60_000)
+    assert events == ["preloaded", "frozen"]
