@@ -11,7 +11,8 @@ about 540 modules napari needs for them (pandas for layer features, parts of
 scipy and scikit-image, PyOpenGL's array handlers): 0.8 s of the first well's
 freeze on this machine. :func:`preload_layer_modules` imports them on the worker.
 
-Once all that is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects
+The import itself runs with the cyclic collector paused, and what it made is
+frozen at once. Once all that is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects
 of napari, Qt and numpy out of the garbage collector's sight: a full collection
 walked them all, 135 ms with the GUI thread stopped, and one fell due while a
 1536-well plate opened (its scan allocates ~170 000 objects). They live as long
@@ -104,5 +105,16 @@ def prepare_napari() -> Any:
     """
     from openhcs_gui.ui.viewer import import_napari
 
-    import_napari()
+    # No cyclic collection during the import: with the heap growing by thousands of
+    # objects per module, full collections walked it twice (44-104 ms with every
+    # thread stopped, the window included); what the import makes lives as long as
+    # the process, so it is frozen out of later walks instead of collected now.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import_napari()
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
     return build_unit_registry()
