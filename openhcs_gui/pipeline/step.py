@@ -59,9 +59,15 @@ def component_value(key: ImageKey, component: Component) -> int:
 
 
 def func_label(func: Callable[..., Any]) -> str:
-    """Registered name of ``func``, else its ``__name__`` (for names and messages)."""
+    """Registered name of ``func``, else its ``__name__`` (for names and messages).
+
+    A step built in Python may hold the registered name itself (``FunctionStep("gaussian_blur")``):
+    that name is the label (it showed as "str" in the plan and in messages).
+    """
     from openhcs_gui.functions import name_of
 
+    if isinstance(func, str):
+        return func
     return name_of(func) or str(getattr(func, "__name__", type(func).__name__))
 
 

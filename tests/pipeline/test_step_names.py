@@ -26,3 +26,17 @@ def test_chain_of_names_with_kwargs() -> None:
 def test_unknown_name_suggests_the_close_one() -> None:
     with pytest.raises(PipelineError, match="Did you mean 'gaussian_blur'"):
         FunctionStep("gausian_blur")
+
+
+def test_a_step_holding_a_name_is_planned_and_labelled_by_that_name(tmp_path) -> None:
+    """The plan's Function column and messages said "str" for ``FunctionStep("gaussian_blur")``."""
+    from openhcs_gui import GlobalPipelineConfig
+    from openhcs_gui.pipeline.planner import plan_pipeline
+    from openhcs_gui.pipeline.step import func_label
+    from openhcs_gui.plates import make_synthetic_plate
+
+    assert func_label("gaussian_blur") == "gaussian_blur"
+    plate = make_synthetic_plate(tmp_path / "plate", wells=["A01"], sites=1, channels=1, shape=(32, 32))
+    steps = [FunctionStep("gaussian_blur", "blur", sigma=1.0), FunctionStep("segment_nuclei", "nuclei")]
+    plan = plan_pipeline(Pipeline(steps), plate, GlobalPipelineConfig())
+    assert [sp.function for sp in plan.steps] == ["gaussian_blur", "segment_nuclei"]
