@@ -140,7 +140,6 @@ class MainWindow(QMainWindow):
 
     def _on_napari_prepared(self, registry: Any) -> None:
         warmup.install_unit_registry(registry)
-        warmup.freeze_startup_heap()  # napari is imported: building its viewer must not walk those objects
         self.viewer.load()
         # after the viewer, not before: what the first layer imports must not delay the viewer
         self._preload_layer_modules()

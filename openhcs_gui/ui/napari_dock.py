@@ -107,7 +107,7 @@ class OpenHCSDock(QWidget):
         n_images = sum(spec.kind != "labels" for spec in specs)
         added = []
         for spec in specs:
-            first = spec.data[0] if spec.multiscale else spec.data
+            first = spec.full_resolution
             ndim = len(first.shape)
             common = {"name": spec.name, "multiscale": spec.multiscale, "visible": spec.visible,
                       "metadata": {**spec.metadata, _OWNED: True},

@@ -129,22 +129,22 @@ class LayerSpec:
     kind: str = "image"
     visible: bool = True
 
+    @property
+    def full_resolution(self) -> Any:
+        """The full-resolution array (the first level of a pyramid)."""
+        return self.data[0] if self.multiscale else self.data
+
+
+def _full_resolution(layer: Any) -> Any:
+    """The full-resolution array a napari layer shows (the first level of a pyramid)."""
+    return layer.data[0] if layer.multiscale else layer.data
+
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
     """The local files and folders named by dropped ``mime`` data (web URLs are left out)."""
     if mime is None or not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def _same_data(layer: Any, spec: LayerSpec, copied_from: Any = None) -> bool:
-    """True when ``layer`` already shows ``spec``'s array (its full-resolution level).
-
-    ``copied_from`` is the array a labels buffer was last filled from (see
-    :func:`_own_labels`), when the layer shows a copy.
-    """
-    shown = copied_from if copied_from is not None else (layer.data[0] if layer.multiscale else layer.data)
-    return shown is (spec.data[0] if spec.multiscale else spec.data)
 
 
 def _own_labels(spec: LayerSpec) -> tuple[LayerSpec, Any]:
@@ -157,7 +157,7 @@ def _own_labels(spec: LayerSpec) -> tuple[LayerSpec, Any]:
     """
     import numpy as np
 
-    source = spec.data[0] if spec.multiscale else spec.data
+    source = spec.full_resolution
     buffer = np.array(source, copy=True)
     data: Any = buffer
     if spec.multiscale:
@@ -173,8 +173,7 @@ def _refill_labels(layer: Any, spec: LayerSpec) -> bool:
     """
     import numpy as np
 
-    target = layer.data[0] if layer.multiscale else layer.data
-    source = spec.data[0] if spec.multiscale else spec.data
+    target, source = _full_resolution(layer), spec.full_resolution
     if (not isinstance(target, np.ndarray) or not target.flags.writeable or target.shape != source.shape
             or target.dtype != source.dtype or layer.multiscale != spec.multiscale
             or (spec.multiscale and len(layer.data) != len(spec.data))):
@@ -419,7 +418,7 @@ class ViewerWidget(QWidget):
         self.qt_viewer.canvas.native.repaint()
 
     def _add(self, spec: LayerSpec, n_images: int) -> Any:
-        first = spec.data[0] if spec.multiscale else spec.data
+        first = spec.full_resolution
         common = {"name": spec.name, "multiscale": spec.multiscale, "metadata": dict(spec.metadata),
                   "scale": self._scale(len(first.shape)), "visible": spec.visible}
         if spec.kind == "labels":
@@ -455,9 +454,11 @@ class ViewerWidget(QWidget):
             spec.metadata["group"] = group
             layer = self._layer_named(spec.name)
             if layer is not None and self._fits(layer, spec):
-                if not _same_data(layer, spec, self._labels_source.get(layer)):
+                # the array shown (a labels buffer: the one it was last filled from) is spec's already
+                # when the output came from the preview's cache: nothing to upload
+                if self._labels_source.get(layer, _full_resolution(layer)) is not spec.full_resolution:
                     if spec.kind == "labels" and _refill_labels(layer, spec):
-                        self._labels_source[layer] = spec.data[0] if spec.multiscale else spec.data
+                        self._labels_source[layer] = spec.full_resolution
                     else:
                         layer.data = spec.data
                         self._labels_source.pop(layer, None)
@@ -485,7 +486,7 @@ class ViewerWidget(QWidget):
 
     @staticmethod
     def _fits(layer: Any, spec: LayerSpec) -> bool:
-        first = spec.data[0] if spec.multiscale else spec.data
+        first = spec.full_resolution
         if _is_labels(layer) != (spec.kind == "labels") or layer.multiscale != spec.multiscale:
             return False
         return bool(layer.ndim == len(first.shape) and (spec.kind == "labels" or layer.dtype == first.dtype))

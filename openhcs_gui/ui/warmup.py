@@ -11,8 +11,8 @@ about 540 modules napari needs for them (pandas for layer features, parts of
 scipy and scikit-image, PyOpenGL's array handlers): 0.8 s of the first well's
 freeze on this machine. :func:`preload_layer_modules` imports them on the worker.
 
-The import itself runs with the cyclic collector paused, and what it made is
-frozen at once. Once all that is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects
+The import and the unit registry are made with the cyclic collector paused,
+and what they made is frozen at once (:func:`prepare_napari`). Once all that is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects
 of napari, Qt and numpy out of the garbage collector's sight: a full collection
 walked them all, 135 ms with the GUI thread stopped, and one fell due while a
 1536-well plate opened (its scan allocates ~170 000 objects). They live as long
@@ -109,12 +109,14 @@ def prepare_napari() -> Any:
     # objects per module, full collections walked it twice (44-104 ms with every
     # thread stopped, the window included); what the import makes lives as long as
     # the process, so it is frozen out of later walks instead of collected now.
+    # The unit registry is made here too, so the viewer is then built on a frozen heap.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         import_napari()
+        registry = build_unit_registry()
     finally:
         gc.freeze()
         if was_enabled:
             gc.enable()
-    return build_unit_registry()
+    return registry
