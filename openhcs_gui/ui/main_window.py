@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
 
     def _connect_panels(self) -> None:
         self.plate_panel.open_requested.connect(self.menus.open_plate_dialog)
+        self.plate_panel.well_chosen.connect(self._on_plate_panel_well_chosen)
         self.plate_panel.well_layers_ready.connect(self._on_plate_panel_layers_ready)
         self.pipeline_editor.open_requested.connect(self.menus.open_pipeline_dialog)
         self.pipeline_editor.save_requested.connect(self.menus.save_pipeline_dialog)
@@ -438,9 +439,14 @@ class MainWindow(QMainWindow):
         self.show_status(f"Opened {plate.name}: {len(plate.wells)} wells. Click a well to see its images.")
         self.plate_opened.emit(plate)
 
+    def _on_plate_panel_well_chosen(self, well: str) -> None:
+        if self.preview_panel.active:  # the preview reads and shows this well's site itself
+            self.preview_panel.set_well(well)
+            self.show_status(f"Previewing {well} (test mode: nothing is written).")
+
     def _on_plate_panel_layers_ready(self, well: str, layers: list[Any]) -> None:
-        self.preview_panel.set_well(well)
-        if self.preview_panel.active:  # the preview shows this well's site (raw and outputs)
+        self.preview_panel.set_well(well)  # the well to preview once live preview is switched on
+        if self.preview_panel.active:  # read before the preview was switched on: the preview shows it
             return
         self.viewer.show_layers(layers)
         self.show_status(f"Showing raw images of {well}.")
@@ -449,6 +455,7 @@ class MainWindow(QMainWindow):
         self.viewer.put_layers(layers, PREVIEW_GROUP)
 
     def _on_preview_panel_toggled(self, on: bool) -> None:
+        self.plate_panel.reads_wells = not on
         if on:
             self.viewer.clear()
             self.docks["Preview"].raise_()

@@ -101,13 +101,20 @@ class PlatePanel(QWidget):
     ----------
     open_requested
         The "Open plate…" button; the main window runs the folder dialog.
+    well_chosen
+        A well was clicked (or :meth:`show_well` called), before anything is read.
     well_layers_ready
         ``(well, [LayerSpec])`` once a clicked well's images are read.
+    reads_wells
+        False while another view reads the clicked well itself (the live
+        preview runs the pipeline on one site): a click then only selects the
+        well, no raw images of all its sites are read for nothing.
     message
         A user-facing problem for the status bar.
     """
 
     open_requested = Signal()
+    well_chosen = Signal(str)
     well_layers_ready = Signal(str, list)
     message = Signal(str)
 
@@ -116,6 +123,7 @@ class PlatePanel(QWidget):
         super().__init__(parent)
         self._session = session
         self._tasks = tasks if tasks is not None else TaskOwner(self)
+        self.reads_wells = True
         self._measurements: list[Any] = []
         self._choices: dict[str, list[Any]] = {}
         self.open_button = QPushButton("Open plate…", self)
@@ -192,11 +200,17 @@ class PlatePanel(QWidget):
             self.show_well(well)
 
     def show_well(self, well: str) -> Task | None:
-        """Read ``well``'s raw images in a worker; ``well_layers_ready`` follows."""
+        """Select ``well`` and read its raw images in a worker (``well_layers_ready`` follows).
+
+        Nothing is read while :attr:`reads_wells` is False (``well_chosen`` only).
+        """
         plate = self._session.plate
         if plate is None or well not in plate.wells:
             return None
         self.grid.setCurrentIndex(self.grid_model.index_of(well))
+        self.well_chosen.emit(well)
+        if not self.reads_wells:
+            return None
         self.message.emit(f"Loading {well}…")
         return self._tasks.submit(
             load_well_layers,

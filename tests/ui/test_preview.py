@@ -59,6 +59,9 @@ def test_live_preview_of_a_clicked_well_updates_layers_in_place(make_main_window
     _click_well(qtbot, window, "A02")
     qtbot.waitUntil(lambda: _layer(window, "preview 2.nuclei DAPI") is not None, timeout=60000)
     assert panel.well == "A02" and panel.site == 1
+    # the preview reads the site itself: the click reads no raw images, and says what is shown
+    assert window.statusBar().currentMessage() == "Previewing A02 (test mode: nothing is written)."
+    assert window.plate_panel.reads_wells is False
     assert panel.shown_steps() == [-1, 1]  # raw + last step ticked by default
     names = [layer.name for layer in window.viewer.layers]
     assert names == ["preview raw DAPI", "preview raw FITC", "preview 2.nuclei DAPI", "preview 2.nuclei FITC"]
@@ -102,6 +105,8 @@ def test_live_preview_of_a_clicked_well_updates_layers_in_place(make_main_window
     panel.set_active(False)  # back to the plate's raw images of the well
     qtbot.waitUntil(lambda: bool(window.viewer.layers)
                     and all(la.metadata.get("source") == "plate" for la in window.viewer.layers), timeout=20000)
+    assert {la.metadata.get("well") for la in window.viewer.layers} == {"A02"}
+    assert window.statusBar().currentMessage() == "Showing raw images of A02."
 
 
 def test_a_newer_edit_cancels_the_stale_preview(make_main_window, small_plate: Path, qtbot) -> None:
