@@ -464,6 +464,9 @@ class MainWindow(QMainWindow):
 
     def _on_outputs_panel_layers_ready(self, layers: list[Any]) -> None:
         self.viewer.show_layers(layers)
+        wells = {layer.metadata.get("well") for layer in layers} - {None}
+        if len(wells) == 1:  # the plate map marks the well on screen, not the last one clicked
+            self.plate_panel.select_well(wells.pop())
         if layers:
             lazy = " (lazy, read from zarr as you browse)" if layers[0].metadata.get("lazy") else ""
             self.show_status(f"Showing {', '.join(layer.name for layer in layers)}{lazy}.")

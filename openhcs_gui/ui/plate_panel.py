@@ -221,6 +221,17 @@ class PlatePanel(QWidget):
             on_failed=partial(self._on_task_failed, f"Cannot read well {well}"),
         )
 
+    def select_well(self, well: str) -> None:
+        """Mark ``well`` as the one shown (an output opened elsewhere) without reading anything."""
+        plate = self._session.plate
+        if plate is not None and well in plate.wells:
+            self.grid.setCurrentIndex(self.grid_model.index_of(well))
+
+    @property
+    def current_well(self) -> str | None:
+        """The well marked in the plate map (clicked, or whose outputs are shown)."""
+        return self.grid_model.well_at(self.grid.currentIndex())
+
     def _on_well_read(self, plate: Any, well: str, layers: list[Any]) -> None:
         if plate is not self._session.plate:  # read for a plate since closed: never shown for another
             return

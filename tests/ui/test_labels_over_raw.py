@@ -45,6 +45,7 @@ def test_label_output_opens_over_the_raw_nuclei(make_main_window, small_plate: P
     assert window.outputs_panel.base == RAW  # default: over the raw images
     layers = _open(window, qtbot, 1, "A02")
     assert [la.name for la in layers] == ["A02 DAPI", "A02 FITC", "2.nuclei A02 DAPI", "2.nuclei A02 FITC"]
+    assert window.plate_panel.current_well == "A02"  # the plate map marks the well shown, not A01 clicked before
     raw, labels = layers[:2], layers[2:]
     assert all(isinstance(la, Image) and la.visible for la in raw)  # raw kept and shown under the labels
     assert all(isinstance(la, Labels) for la in labels)
