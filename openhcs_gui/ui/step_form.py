@@ -14,13 +14,14 @@ from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from openhcs_gui.constants import Component
 from openhcs_gui.errors import OpenHCSError
 from openhcs_gui.functions import get_function, list_functions, name_of
 from openhcs_gui.pipeline import FunctionStep
+from openhcs_gui.ui.binding import listen
 from openhcs_gui.ui.docstrings import parameter_docs, summary_html
 from openhcs_gui.ui.editors import FocusComboBox
 from openhcs_gui.ui.forms import KwargsFormWidget, ModelFormWidget, validation_message
@@ -109,9 +110,12 @@ class StepFormWidget(QWidget):
         self.options.editors["force_disk_output"].inner.setText("also write to disk (checkpoint)")
         self.options.errors_changed.connect(self._on_form_errors_changed)
         self._body: QWidget | None = None
+        self._writing = 0  # > 0 while this form changes the step (its own change needs no re-read)
+        self._reread_pending = False
         self._build()
         self._layout.addWidget(self.options)
         self._layout.addStretch(1)
+        listen(self, step.events, self._on_step_events)
 
     # -- reading the step ------------------------------------------------------
     def _entries(self) -> dict[int, Any] | None:
@@ -251,12 +255,34 @@ class StepFormWidget(QWidget):
 
     # -- writing the step ----------------------------------------------------------
     def _write(self, change: Callable[[], None], rebuild: bool = True) -> None:
+        self._writing += 1
         try:
             change()
         except (ValidationError, ValueError, OpenHCSError) as e:
             self.message.emit(f"Step {self.step.name!r}: {validation_message(e)}")
+        finally:
+            self._writing -= 1
         if rebuild:
             self._build()
+
+    def _on_step_events(self, info: Any) -> None:
+        """Re-read a step changed elsewhere (a script, napari's console): never show a value it does not hold.
+
+        The output options follow the step by their own binding; several
+        changes in one go are re-read once, on the next event-loop turn.
+        """
+        if self._writing or info.signal.name not in _BODY_FIELDS or self._reread_pending:
+            return
+        self._reread_pending = True
+        QTimer.singleShot(0, self, self._reread_step)
+
+    def _reread_step(self) -> None:
+        self._reread_pending = False
+        entries = self._entries()
+        self.per_channel_mode = entries is not None and _shared(entries) is None
+        for c in entries or ():
+            self._channels.setdefault(c, "")
+        self._build()
 
     def _on_form_errors_changed(self, *_: object) -> None:
         self.errors_changed.emit(self.errors())
@@ -345,6 +371,7 @@ class StepFormWidget(QWidget):
         self.function_changed.emit(old, new)
 
     def _on_kwargs_form_changed(self, kwargs: dict[str, Any]) -> None:
+        self._writing += 1
         try:
             if isinstance(self.step.func, dict):
                 func = self._callable_and_kwargs()[0]
@@ -355,6 +382,12 @@ class StepFormWidget(QWidget):
                 self.step.kwargs = kwargs
         except (ValidationError, ValueError) as e:
             self.message.emit(f"Step {self.step.name!r}: {validation_message(e)}")
+        finally:
+            self._writing -= 1
+
+
+#: Step fields the form's body shows (name and output options have their own binding).
+_BODY_FIELDS = frozenset({"func", "kwargs", "variable_components", "group_by"})
 
 
 def _shared(entries: Mapping[int, Any]) -> tuple[Any, dict[str, Any]] | None:

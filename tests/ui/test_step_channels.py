@@ -91,3 +91,30 @@ def test_per_channel_functions_and_grouping_without_json(make_main_window, small
     form = window.pipeline_editor.step_form
     assert form.per_channel_mode and form.channel_combos[2].currentText() == "normalize_percentile"
     assert form.channel_forms[1].form.editors["sigma"].value == 3.0
+
+
+def test_the_form_follows_a_step_changed_elsewhere(make_main_window, small_plate: Path, qtbot) -> None:
+    """A change made outside the form (napari's console, a script) is shown: never a value the step lacks."""
+    window = make_main_window()
+    step, form = _demo(window, qtbot, small_plate)
+    split = form.kwargs_form.form.editors["split_touching"].inner
+    assert split.isChecked()
+    step.kwargs = {**step.kwargs, "split_touching": False, "smoothing": 2.5}
+    qtbot.waitUntil(lambda: not window.pipeline_editor.step_form.kwargs_form.form.editors[
+        "split_touching"].inner.isChecked(), timeout=5000)
+    form = window.pipeline_editor.step_form
+    assert form.kwargs_form.form.editors["smoothing"].inner.value() == 2.5
+    shown = form.kwargs_form.kwargs()
+    assert {name: shown[name] for name in step.kwargs} == step.kwargs
+
+    step.set_function({1: (get_function("segment_nuclei").func, dict(step.kwargs))})  # DAPI only, elsewhere
+    step.group_by = Component.CHANNEL
+    qtbot.waitUntil(lambda: [c for c, b in form.channel_target.boxes.items() if b.isChecked()] == [1],
+                    timeout=5000)
+
+    # the form's own edits are not re-read (the widget being edited stays)
+    editor = form.kwargs_form.form.editors["smoothing"].inner
+    editor.setValue(1.25)
+    qtbot.wait(50)
+    assert form.kwargs_form.form.editors["smoothing"].inner is editor
+    assert step.chain_for(1)[0][1]["smoothing"] == 1.25
