@@ -21,7 +21,7 @@ Then, with the 5 ms GUI heartbeat of :mod:`benchmarks._gui_child` running:
 * ``preview.gui_max_stall``: the longest GUI-thread stall over all those edits;
   its baseline is napari alone giving the same layers new arrays the standard
   way (``layer.data = ...``: the redraw floor of this machine's software
-  OpenGL, no engine and no panel involved; the preview refills labels in place).
+  OpenGL, no engine and no panel involved; the preview refills its layers in place).
 
 Each edit waits for the previous one to finish; medians over the repeats.
 """
@@ -101,8 +101,8 @@ def preview_figures(workdir: Path) -> list[Figure]:
 class _DataEvents:
     """Time of the latest ``events.set_data`` of named layers: napari has sliced the new data for display.
 
-    Fired both when ``layer.data`` is replaced and when a labels buffer is
-    refilled in place and refreshed (how the preview updates labels).
+    Fired both when ``layer.data`` is replaced and when a layer's buffer is
+    refilled in place and refreshed (how the preview updates its layers).
     """
 
     def __init__(self) -> None:

@@ -147,17 +147,25 @@ def local_paths(mime: QMimeData | None) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
-def _own_labels(spec: LayerSpec) -> tuple[LayerSpec, Any]:
-    """``spec`` with its labels copied into a writable buffer (pyramid levels as views of it), and the source.
+#: Preview layers up to this size (bytes) own a copy of their data, to be refilled in place.
+_OWN_AT_MOST = 64 * 2**20
 
-    napari rebuilds a Labels layer's colormap shader whenever its ``data`` is
-    replaced (``events.data``): with software OpenGL that is a shader compile,
-    ~35 ms of the GUI thread on every live-preview edit. A layer whose buffer is
-    ours is updated in place instead (:func:`_refill_labels`).
+
+def _own_data(spec: LayerSpec) -> tuple[LayerSpec, Any]:
+    """``spec`` with its data copied into a writable buffer (pyramid levels as views of it), and the source.
+
+    napari redoes much for a layer whose ``data`` is replaced (``events.data``:
+    dims, extent, slicing; for labels a colormap shader rebuild, i.e. a
+    shader compile with software OpenGL): ~11 ms of the GUI thread per image
+    layer, ~35 ms per labels layer, on every live-preview edit. A layer whose
+    buffer is ours is updated in place instead (:func:`_refill`). Larger data
+    (a deep z-stack) is not copied (source ``None``): replaced as usual.
     """
     import numpy as np
 
     source = spec.full_resolution
+    if not isinstance(source, np.ndarray) or source.nbytes > _OWN_AT_MOST:
+        return spec, None
     buffer = np.array(source, copy=True)
     data: Any = buffer
     if spec.multiscale:
@@ -165,11 +173,12 @@ def _own_labels(spec: LayerSpec) -> tuple[LayerSpec, Any]:
     return dataclasses.replace(spec, data=data), source
 
 
-def _refill_labels(layer: Any, spec: LayerSpec) -> bool:
-    """Copy ``spec``'s labels into the buffer ``layer`` shows and re-slice it; False if they do not fit.
+def _refill(layer: Any, spec: LayerSpec) -> bool:
+    """Copy ``spec``'s data into the buffer ``layer`` shows and re-slice it; False if it does not fit.
 
-    Same pixels on screen as ``layer.data = ...`` without napari rebuilding the
-    layer's colormap shader (~60 -> ~25 ms of the GUI thread per 1024² update).
+    Same pixels on screen as ``layer.data = ...`` with half the GUI thread's
+    work for an image and without the labels shader rebuild (~60 -> ~25 ms
+    per 1024² labels update).
     """
     import numpy as np
 
@@ -269,8 +278,8 @@ class ViewerWidget(QWidget):
     def __init__(self, parent: QWidget | None = None, *, defer: bool = False) -> None:
         super().__init__(parent)
         self.pixel_size: float | None = None  # µm, of the open plate (set_pixel_size)
-        #: layer -> the array its labels buffer was last filled from (put_layers updates labels in place)
-        self._labels_source: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        #: layer -> the array its buffer was last filled from (put_layers updates its layers in place)
+        self._filled_from: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._model: Any = None
         self._qt_viewer: Any = None
         self._layout = QVBoxLayout(self)
@@ -431,8 +440,9 @@ class ViewerWidget(QWidget):
     def put_layers(self, specs: Sequence[LayerSpec], group: str) -> list[Any]:
         """Show ``specs`` as the layers of ``group``, updating layers of the same name in place.
 
-        A layer whose name is in ``specs`` gets the new data (``layer.data =``;
-        its contrast, colormap and visibility as the user left them); new names
+        A layer whose name is in ``specs`` gets the new data, copied into the
+        buffer the layer owns (:func:`_own_data`; else ``layer.data =``), its
+        contrast, colormap and visibility as the user left them; new names
         are added, labels above images; layers of ``group`` not in ``specs`` are
         removed. Layers of other groups (the raw images) are left alone. This is
         how the live preview updates without napari rebuilding its layers.
@@ -454,14 +464,14 @@ class ViewerWidget(QWidget):
             spec.metadata["group"] = group
             layer = self._layer_named(spec.name)
             if layer is not None and self._fits(layer, spec):
-                # the array shown (a labels buffer: the one it was last filled from) is spec's already
+                # the array shown (or the one its buffer was last filled from) is spec's already
                 # when the output came from the preview's cache: nothing to upload
-                if self._labels_source.get(layer, _full_resolution(layer)) is not spec.full_resolution:
-                    if spec.kind == "labels" and _refill_labels(layer, spec):
-                        self._labels_source[layer] = spec.full_resolution
+                if self._filled_from.get(layer, _full_resolution(layer)) is not spec.full_resolution:
+                    if _refill(layer, spec):
+                        self._filled_from[layer] = spec.full_resolution
                     else:
                         layer.data = spec.data
-                        self._labels_source.pop(layer, None)
+                        self._filled_from.pop(layer, None)
                     if spec.kind != "labels":
                         lo, hi = layer.contrast_limits_range
                         layer.contrast_limits_range = [min(lo, spec.contrast[0]), max(hi, spec.contrast[1])]
@@ -469,12 +479,10 @@ class ViewerWidget(QWidget):
             else:
                 if layer is not None:
                     self.model.layers.remove(layer)
-                source = None
-                if spec.kind == "labels":
-                    spec, source = _own_labels(spec)
+                spec, source = _own_data(spec)
                 layer = self._add(spec, n_images)
                 if source is not None:
-                    self._labels_source[layer] = source
+                    self._filled_from[layer] = source
             shown.append(layer)
         self._labels_on_top()
         if fit and shown:

@@ -186,3 +186,39 @@ def test_preview_labels_are_refilled_in_place_pyramid_and_all(make_main_window, 
                                             kind="labels", metadata={})], "preview")
     assert third.data.shape == (512, 512)
     np.testing.assert_array_equal(third.data, smaller)
+
+
+def test_preview_images_are_refilled_in_place_and_keep_the_users_contrast(make_main_window, qtbot) -> None:
+    """An image layer of the preview is refilled too (``layer.data =`` costs napari twice the work)."""
+    from openhcs_gui.ui.viewer import LayerSpec
+
+    window = make_main_window(show=True)
+    viewer = window.viewer
+    rng = np.random.default_rng(1)
+
+    def image() -> np.ndarray:
+        out = rng.integers(0, 4000, (256, 256)).astype(np.uint16)
+        out.flags.writeable = False
+        return out
+
+    def spec(data: np.ndarray, hi: float) -> LayerSpec:
+        return LayerSpec(name="preview 1.blur DAPI", data=data, contrast=(0.0, hi), metadata={"source": "preview"})
+
+    first, second = image(), image()
+    (layer,) = viewer.put_layers([spec(first, 4000.0)], "preview")
+    buffer = layer.data
+    assert buffer is not first and buffer.flags.writeable
+    layer.contrast_limits = [100.0, 2000.0]  # the user's choice
+    qtbot.wait(50)
+    (again,) = viewer.put_layers([spec(second, 6000.0)], "preview")
+    assert again is layer and layer.data is buffer
+    np.testing.assert_array_equal(layer.data, second)
+    assert list(layer.contrast_limits) == [100.0, 2000.0]
+    assert list(layer.contrast_limits_range) == [0.0, 6000.0]  # widened to the new data's range
+    np.testing.assert_array_equal(layer._slice.image.view, second)  # napari re-sliced the new pixels
+    assert not first.flags.writeable
+
+    floats = rng.random((256, 256)).astype(np.float32)  # another dtype: the layer gets the new array
+    (third,) = viewer.put_layers([spec(floats, 1.0)], "preview")
+    np.testing.assert_array_equal(third.data, floats)
+
