@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,6 +34,9 @@ from openhcs_gui.ui.workers import Task, TaskOwner
 np = lazy_module("numpy", globals())  # imported on first use: the desktop window shows before numpy loads
 
 __all__ = ["PlatePanel", "load_well_layers", "heatmap_choices", "measurement_text"]
+
+#: After an arrow key in the plate map, the well is shown once no key came for this long (ms).
+BROWSE_DELAY_MS = 150
 
 
 def load_well_layers(plate: Any, well: str) -> list[LayerSpec]:
@@ -134,8 +137,15 @@ class PlatePanel(QWidget):
         self.grid_model = WellGridModel(self)
         self.grid = WellGridView(self)  # whole plate at once, Ctrl+wheel zooms
         self.grid.setModel(self.grid_model)
-        self.grid.setToolTip("Click a well to view its images. Ctrl+wheel zooms; the scroll bars pan.")
+        self.grid.setToolTip("Click a well (or move with the arrow keys) to view its images. "
+                             "Ctrl+wheel zooms; the scroll bars pan.")
         self.grid.clicked.connect(self._on_grid_clicked)
+        # arrow keys browse the plate: the well shown is where the keys stop, not every well passed
+        self._browse = QTimer(self)
+        self._browse.setSingleShot(True)
+        self._browse.setInterval(BROWSE_DELAY_MS)
+        self._browse.timeout.connect(self._on_browse_timeout)
+        self.grid.keyed.connect(self._browse.start)
         self.heatmap_combo = FocusComboBox(self)
         self.heatmap_combo.addItem("(no result yet)")
         self.heatmap_combo.setEnabled(False)
@@ -220,6 +230,11 @@ class PlatePanel(QWidget):
             on_finished=partial(self._on_well_read, plate, well),
             on_failed=partial(self._on_task_failed, f"Cannot read well {well}"),
         )
+
+    def _on_browse_timeout(self) -> None:
+        well = self.current_well
+        if well is not None:
+            self.show_well(well)
 
     def select_well(self, well: str) -> None:
         """Mark ``well`` as the one shown (an output opened elsewhere) without reading anything."""

@@ -25,10 +25,12 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QKeyEvent,
     QLinearGradient,
     QPainter,
     QPaintEvent,
@@ -327,7 +329,11 @@ class WellGridView(QTableView):
     ----------
     zoom
         1 fits the whole plate; up to :data:`MAX_ZOOM` enlarges the cells (scroll bars pan).
+    keyed
+        The keyboard (arrows, Home/End, Page Up/Down) moved to another cell.
     """
+
+    keyed = Signal(QModelIndex)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -413,6 +419,14 @@ class WellGridView(QTableView):
         self.horizontalScrollBar().setValue(round(fx * new - pos.x()))
         self.verticalScrollBar().setValue(round(fy * new - pos.y()))
         event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Move as a table does; say so when the keyboard reached another cell (``keyed``)."""
+        before = QPersistentModelIndex(self.currentIndex())
+        super().keyPressEvent(event)
+        now = self.currentIndex()
+        if now.isValid() and QModelIndex(before) != now:
+            self.keyed.emit(now)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -144,3 +144,30 @@ def test_large_previews_are_shown_as_a_pyramid_of_views() -> None:
     assert spec.multiscale and [level.shape for level in spec.data] == [(1024, 1024), (512, 512)]
     assert spec.data[0] is image and np.shares_memory(spec.data[1], image)  # views, no copy
     np.testing.assert_array_equal(spec.data[1], image[::2, ::2])
+
+
+def test_arrow_keys_browse_the_plate_raw_and_preview(make_main_window, small_plate: Path, qtbot) -> None:
+    """Arrow keys in the plate map show the well where they stop (not every well passed on the way)."""
+    window = make_main_window(show=True)
+    with qtbot.waitSignal(window.plate_opened, timeout=30000):
+        window.open_plate(small_plate)
+    chosen: list[str] = []
+    window.plate_panel.well_chosen.connect(chosen.append)
+    _click_well(qtbot, window, "A01")
+    qtbot.waitUntil(lambda: {la.metadata.get("well") for la in window.viewer.layers} == {"A01"}, timeout=20000)
+    grid = window.plate_panel.grid
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_Right)  # A02
+    qtbot.keyClick(grid, Qt.Key.Key_Down)  # B02, before the first is shown
+    assert window.plate_panel.current_well == "B02"
+    qtbot.waitUntil(lambda: {la.metadata.get("well") for la in window.viewer.layers} == {"B02"}, timeout=20000)
+    assert chosen == ["A01", "B02"]  # A02 was passed over, never read
+    assert window.statusBar().currentMessage() == "Showing raw images of B02."
+
+    panel = window.preview_panel
+    panel.set_active(True)  # the same keys move the live preview
+    qtbot.waitUntil(lambda: _layer(window, "preview raw DAPI") is not None, timeout=60000)
+    qtbot.keyClick(grid, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: panel.well == "B01", timeout=5000)
+    qtbot.waitUntil(lambda: _layer(window, "preview raw DAPI") is not None
+                    and _layer(window, "preview raw DAPI").metadata.get("well") == "B01", timeout=60000)
