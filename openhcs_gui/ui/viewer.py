@@ -415,9 +415,21 @@ class ViewerWidget(QWidget):
         labels = specs[0].axis_labels if specs else ()
         if added and len(labels) == self.model.dims.ndim:
             self.model.dims.axis_labels = labels
+            self._start_at_first_site()
         if added:
             self.model.reset_view()
         return added
+
+    def _start_at_first_site(self) -> None:
+        """Put the site slider on the well's first site (napari starts a new axis in its middle).
+
+        A z axis keeps napari's middle plane (where focus usually is); a well
+        shown in place of another keeps the site the user was looking at.
+        """
+        dims = self.model.dims
+        for axis, label in enumerate(dims.axis_labels):
+            if label == "site":
+                dims.set_current_step(axis, 0)
 
     def _clear_and_repaint(self) -> None:
         self.model.layers.clear()
@@ -546,6 +558,7 @@ class ViewerWidget(QWidget):
         labels = left[0].axis_labels if left else ()
         if added and len(labels) == self.model.dims.ndim:
             self.model.dims.axis_labels = labels
+            self._start_at_first_site()
         self.model.reset_view()
         return added
 

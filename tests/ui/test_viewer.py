@@ -222,3 +222,25 @@ def test_preview_images_are_refilled_in_place_and_keep_the_users_contrast(make_m
     (third,) = viewer.put_layers([spec(floats, 1.0)], "preview")
     np.testing.assert_array_equal(third.data, floats)
 
+
+
+def test_a_well_opens_on_its_first_site_and_browsing_keeps_the_site(make_main_window, tmp_path, qtbot) -> None:
+    """napari starts a new slider in its middle (site 2 of 4); a well opens on site 1, as the help says."""
+    from openhcs_gui.plates import make_synthetic_plate
+
+    plate = make_synthetic_plate(tmp_path / "plate", wells=["A01", "A02"], sites=4, channels=1, shape=(64, 64))
+    window = make_main_window()
+    with qtbot.waitSignal(window.plate_opened, timeout=30000):
+        window.open_plate(plate)
+    window.plate_panel.show_well("A01")
+    qtbot.waitUntil(lambda: len(window.viewer.layers) == 1, timeout=20000)
+    dims = window.viewer.model.dims
+    site_axis = dims.axis_labels.index("site")
+    assert dims.nsteps[site_axis] == 4 and dims.current_step[site_axis] == 0
+    layer = window.viewer.layers[0]
+    np.testing.assert_array_equal(layer._slice.image.view, layer.data[0])  # site 1's pixels on screen
+
+    dims.set_current_step(site_axis, 2)  # the user looks at site 3, then moves to the next well
+    window.plate_panel.show_well("A02")
+    qtbot.waitUntil(lambda: window.viewer.layers[0].metadata.get("well") == "A02", timeout=20000)
+    assert dims.current_step[site_axis] == 2
