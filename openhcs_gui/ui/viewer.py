@@ -479,11 +479,16 @@ class ViewerWidget(QWidget):
                 # the array shown (or the one its buffer was last filled from) is spec's already
                 # when the output came from the preview's cache: nothing to upload
                 if self._filled_from.get(layer, _full_resolution(layer)) is not spec.full_resolution:
-                    if _refill(layer, spec):
+                    # only a buffer of ours is written into: a layer showing the caller's array
+                    # (too large to copy) must never change that array
+                    if layer in self._filled_from and _refill(layer, spec):
                         self._filled_from[layer] = spec.full_resolution
                     else:
-                        layer.data = spec.data
+                        owned, source = _own_data(spec)
+                        layer.data = owned.data
                         self._filled_from.pop(layer, None)
+                        if source is not None:
+                            self._filled_from[layer] = source
                     if spec.kind != "labels":
                         lo, hi = layer.contrast_limits_range
                         layer.contrast_limits_range = [min(lo, spec.contrast[0]), max(hi, spec.contrast[1])]

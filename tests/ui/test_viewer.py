@@ -244,3 +244,26 @@ def test_a_well_opens_on_its_first_site_and_browsing_keeps_the_site(make_main_wi
     window.plate_panel.show_well("A02")
     qtbot.waitUntil(lambda: window.viewer.layers[0].metadata.get("well") == "A02", timeout=20000)
     assert dims.current_step[site_axis] == 2
+
+
+def test_a_preview_layer_never_writes_into_an_array_it_did_not_copy(make_main_window, qtbot, monkeypatch) -> None:
+    """Data too large to copy is shown as given; the next update replaces it, the caller's array untouched."""
+    from openhcs_gui.ui import viewer as viewer_module
+    from openhcs_gui.ui.viewer import LayerSpec
+
+    window = make_main_window(show=True)
+    viewer = window.viewer
+    big = np.full((64, 64), 5, np.uint16)  # writable, as an array fresh from a worker is
+    monkeypatch.setattr(viewer_module, "_OWN_AT_MOST", big.nbytes - 1)  # "too large" to copy
+    (layer,) = viewer.put_layers([LayerSpec(name="preview 1.blur DAPI", data=big, contrast=(0.0, 10.0))], "preview")
+    assert layer.data is big
+    monkeypatch.setattr(viewer_module, "_OWN_AT_MOST", 64 * 2**20)
+    small = np.full((64, 64), 9, np.uint16)
+    (again,) = viewer.put_layers([LayerSpec(name="preview 1.blur DAPI", data=small, contrast=(0.0, 10.0))],
+                                 "preview")
+    assert again is layer and int(layer.data.max()) == 9
+    assert int(big.max()) == 5 and int(big.min()) == 5  # the first array was not overwritten
+    assert layer.data is not small  # owned from now on: the next update is a refill
+    buffer = layer.data
+    viewer.put_layers([LayerSpec(name="preview 1.blur DAPI", data=small + 1, contrast=(0.0, 10.0))], "preview")
+    assert layer.data is buffer and int(buffer.max()) == 10
