@@ -95,17 +95,12 @@ def test_cli_export_script_of_a_missing_file_is_one_line(tmp_path: Path, capsys:
 
 
 def _files(workspace: Path) -> dict[str, str]:
-    """sha256 of every output file; provenance (timings) and zarr's lock are left out, and an empty
-    ``.zattrs`` (``{}``, the same as none in zarr v2; written or not depending on which well's
-    thread creates a row group first) is not a difference."""
+    """sha256 of every output file; provenance (timings) and zarr's lock are left out."""
     out = {}
     for p in sorted(workspace.rglob("*")):
         if not p.is_file() or p.name in PROVENANCE or p.name == ".openhcs-lock":
             continue
-        data = p.read_bytes()
-        if p.name == ".zattrs" and data.strip() == b"{}":
-            continue
-        out[str(p.relative_to(workspace))] = hashlib.sha256(data).hexdigest()
+        out[str(p.relative_to(workspace))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
 

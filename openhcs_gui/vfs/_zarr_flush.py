@@ -34,7 +34,14 @@ from openhcs_gui.config import ZarrConfig
 from openhcs_gui.metadata import PlateMetadata, row_index
 from openhcs_gui.vfs._zarr_array import MissingChunkError, RawArray, open_plane_array
 from openhcs_gui.vfs._zarr_labels import write_label_groups
-from openhcs_gui.vfs._zarr_meta import image_attrs, plate_attrs, read_group, well_attrs, write_group
+from openhcs_gui.vfs._zarr_meta import (
+    ensure_group,
+    image_attrs,
+    plate_attrs,
+    read_group,
+    well_attrs,
+    write_group,
+)
 from openhcs_gui.vfs._zarr_plate import FieldState, PlateState
 
 try:  # POSIX only
@@ -324,8 +331,13 @@ def write_plate_attrs(plate: PlateState, config: ZarrConfig, meta: PlateMetadata
                 plate.written_wells.update(ours)
                 field_count = max([disk_fields, *(len(f) for f in ours.values())])
             for r in {c[2].split("/")[0] for c in cells}:
+                # a row is a plain group (NGFF: no attributes), whoever creates it first: the
+                # field writer's ``ensure_group`` or this (v2 wrote an empty .zattrs only when
+                # this came first, so two runs of one plate differed by a file)
                 row_dir = os.path.join(plate.path, r)
-                if not os.path.exists(os.path.join(row_dir, ".zgroup" if fmt == 2 else "zarr.json")):
+                if fmt == 2:
+                    ensure_group(row_dir, fmt)
+                elif not os.path.exists(os.path.join(row_dir, "zarr.json")):
                     write_group(row_dir, {}, fmt)
             attrs = plate_attrs(_plate_name(plate, meta), cells, field_count, plate.version,
                                 geometry=meta.geometry if meta is not None else None) if meta_on else {}

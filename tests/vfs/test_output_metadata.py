@@ -189,3 +189,27 @@ def test_display_window_comes_from_the_whole_plate(tmp_path: Path) -> None:
         assert (window["start"], window["end"]) == (50.0, 9000.0), field
     window = _ome(tmp_path / STORE / "A/1/0")["omero"]["channels"][1]["window"]
     assert (window["start"], window["end"]) == (50.0, 5000.0)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_rows_are_plain_groups_whichever_writer_makes_them_first(tmp_path: Path, version: str) -> None:
+    """Two runs of one plate hold the same files: a row got an empty .zattrs only when the plate
+    metadata merge came before the field writer's group creation (a byte-for-byte test caught it)."""
+    store = tmp_path / STORE
+    b = ZarrBackend(ZarrConfig(ngff_version=version), root=tmp_path, plate_metadata=META)
+    _write_wells(b, ("B03",))
+    b.close()  # here B was created with the field's groups, before the close's plate merge
+    # the other order (another process's merge reaches a row before the field writer makes it):
+    (store / "B" / (".zgroup" if version == "0.4" else "zarr.json")).unlink()
+    b = ZarrBackend(ZarrConfig(ngff_version=version), root=tmp_path, plate_metadata=META)
+    _write_wells(b, ("C05",))
+    b.close()
+    for row in ("B", "C"):
+        names = sorted(p.name for p in (store / row).iterdir() if p.is_file())
+        if version == "0.4":
+            assert names == [".zgroup"]
+        else:
+            assert names == ["zarr.json"]
+            assert json.loads((store / row / "zarr.json").read_text()) == {
+                "zarr_format": 3, "node_type": "group", "attributes": {}}
+    assert {w["path"] for w in _ome(store)["plate"]["wells"]} == {"B/3", "C/5"}
