@@ -214,13 +214,12 @@ class PlatePanel(QWidget):
 
         Nothing is read while :attr:`reads_wells` is False (``well_chosen`` only).
         """
-        plate = self._session.plate
-        if plate is None or well not in plate.wells:
+        if not self.select_well(well):
             return None
-        self.grid.setCurrentIndex(self.grid_model.index_of(well))
         self.well_chosen.emit(well)
         if not self.reads_wells:
             return None
+        plate = self._session.plate
         self.message.emit(f"Loading {well}…")
         return self._tasks.submit(
             load_well_layers,
@@ -236,11 +235,13 @@ class PlatePanel(QWidget):
         if well is not None:
             self.show_well(well)
 
-    def select_well(self, well: str) -> None:
-        """Mark ``well`` as the one shown (an output opened elsewhere) without reading anything."""
+    def select_well(self, well: str) -> bool:
+        """Mark ``well`` in the plate map without reading anything; False if the plate has no such well."""
         plate = self._session.plate
-        if plate is not None and well in plate.wells:
-            self.grid.setCurrentIndex(self.grid_model.index_of(well))
+        if plate is None or well not in plate.wells:
+            return False
+        self.grid.setCurrentIndex(self.grid_model.index_of(well))
+        return True
 
     @property
     def current_well(self) -> str | None:

@@ -94,11 +94,9 @@ class StepFormWidget(QWidget):
         super().__init__(parent)
         self.step = step
         self._inherited_backend = inherited_backend
-        entries = self._entries()
-        self._channels = channel_choices(None, entries or ()) if not channels else dict(channels)
-        for c in entries or ():
-            self._channels.setdefault(c, "")
-        self.per_channel_mode = entries is not None and _shared(entries) is None
+        self._channels = channel_choices(None, self._entries() or ()) if not channels else dict(channels)
+        self.per_channel_mode = False
+        self._read_channel_mode()
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.options = ModelFormWidget(
@@ -278,11 +276,15 @@ class StepFormWidget(QWidget):
 
     def _reread_step(self) -> None:
         self._reread_pending = False
+        self._read_channel_mode()
+        self._build()
+
+    def _read_channel_mode(self) -> None:
+        """Per-channel mode, and every channel the step names among the choices, from the step as it is."""
         entries = self._entries()
-        self.per_channel_mode = entries is not None and _shared(entries) is None
         for c in entries or ():
             self._channels.setdefault(c, "")
-        self._build()
+        self.per_channel_mode = entries is not None and _shared(entries) is None
 
     def _on_form_errors_changed(self, *_: object) -> None:
         self.errors_changed.emit(self.errors())

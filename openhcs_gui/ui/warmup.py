@@ -12,8 +12,9 @@ scipy and scikit-image, PyOpenGL's array handlers): 0.8 s of the first well's
 freeze on this machine. :func:`preload_layer_modules` imports them on the worker.
 
 The import and the unit registry are made with the cyclic collector paused,
-and what they made is frozen at once (:func:`prepare_napari`). Once all that is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects
-of napari, Qt and numpy out of the garbage collector's sight: a full collection
+and what they made is frozen at once (:func:`prepare_napari`). Once all that
+is loaded, :func:`freeze_startup_heap` puts the ~280 000 objects of napari,
+Qt and numpy out of the garbage collector's sight: a full collection
 walked them all, 135 ms with the GUI thread stopped, and one fell due while a
 1536-well plate opened (its scan allocates ~170 000 objects). They live as long
 as the process anyway.
